@@ -1,0 +1,350 @@
+//! Writes [`Node`] trees as block YAML (2-space indent, compact sequences, as kubectl writes).
+//!
+//! Untouched scalars are written from their source text, flow collections stay flow; new strings
+//! are plain only when every reader reads them back as strings (see `scalar.rs`).
+
+use super::scalar::{
+    double_quoted, literal_is_safe, plain_is_safe, single_quote_is_safe, single_quoted,
+};
+use super::{Map, Node, Scalar, Seq, Style};
+
+/// Writes documents as a `---`-separated stream.
+#[must_use]
+pub fn emit_stream(docs: &[Node<'_>]) -> String {
+    let mut out = String::new();
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        emit_into(&mut out, doc);
+    }
+    out
+}
+
+/// Writes one document.
+#[must_use]
+pub fn emit_document(doc: &Node<'_>) -> String {
+    let mut out = String::new();
+    emit_into(&mut out, doc);
+    out
+}
+
+fn emit_into(out: &mut String, doc: &Node<'_>) {
+    match doc {
+        Node::Map(m) if !m.flow && !m.entries.is_empty() && m.tag.is_none() => {
+            block_map(out, m, 0, false)
+        }
+        Node::Seq(s) if !s.flow && !s.items.is_empty() && s.tag.is_none() => {
+            block_seq(out, s, 0, false)
+        }
+        node => {
+            inline(out, node, 0);
+            out.push('\n');
+        }
+    }
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// A block collection that goes on the lines below its key or dash.
+fn is_block(node: &Node<'_>) -> bool {
+    match node {
+        Node::Map(m) => !m.flow && !m.entries.is_empty(),
+        Node::Seq(s) => !s.flow && !s.items.is_empty(),
+        Node::Scalar(_) => false,
+    }
+}
+
+/// `first_inline`: the first entry continues a line already started (after `- `).
+fn block_map(out: &mut String, map: &Map<'_>, at: usize, first_inline: bool) {
+    for (i, (key, value)) in map.entries.iter().enumerate() {
+        if i > 0 || !first_inline {
+            indent(out, at);
+        }
+        key_text(out, key);
+        out.push(':');
+        value_after_indicator(out, value, at, true);
+    }
+}
+
+fn block_seq(out: &mut String, seq: &Seq<'_>, at: usize, first_inline: bool) {
+    for (i, item) in seq.items.iter().enumerate() {
+        if i > 0 || !first_inline {
+            indent(out, at);
+        }
+        out.push('-');
+        value_after_indicator(out, item, at, false);
+    }
+}
+
+/// Writes what follows `key:` or `-`, including the line end. `at` is the indicator's column.
+fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_key: bool) {
+    let tag = match value {
+        Node::Map(m) => m.tag.as_deref(),
+        Node::Seq(s) => s.tag.as_deref(),
+        Node::Scalar(_) => None,
+    };
+    if is_block(value) {
+        if let Some(tag) = tag {
+            out.push(' ');
+            out.push_str(tag);
+        }
+        let inline_first = tag.is_none() && !after_key;
+        match value {
+            Node::Map(m) if inline_first => {
+                out.push(' ');
+                block_map(out, m, at + 2, true);
+            }
+            Node::Seq(s) if inline_first => {
+                out.push(' ');
+                block_seq(out, s, at + 2, true);
+            }
+            Node::Map(m) => {
+                out.push('\n');
+                block_map(out, m, at + 2, false);
+            }
+            Node::Seq(s) => {
+                out.push('\n');
+                // Compact form under a key, as kubectl writes: the dash at the key's column.
+                block_seq(out, s, if after_key { at } else { at + 2 }, false);
+            }
+            Node::Scalar(_) => {}
+        }
+        return;
+    }
+    out.push(' ');
+    match value {
+        Node::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
+            block_scalar(out, s, at + 2)
+        }
+        node => inline(out, node, at),
+    }
+    out.push('\n');
+}
+
+fn key_text(out: &mut String, key: &Scalar<'_>) {
+    if let Some(tag) = &key.tag {
+        out.push_str(tag);
+        out.push(' ');
+    }
+    match key.style {
+        Style::Literal | Style::Folded => double_quoted(out, &key.value),
+        _ => flow_scalar(out, key, false),
+    }
+}
+
+/// Writes a node on the current line: scalars, empty and flow collections.
+fn inline(out: &mut String, node: &Node<'_>, at: usize) {
+    match node {
+        Node::Scalar(s) => {
+            if let Some(tag) = &s.tag {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            flow_scalar(out, s, false);
+        }
+        Node::Seq(s) => {
+            if let Some(tag) = &s.tag {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            out.push('[');
+            for (i, item) in s.items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                flow_item(out, item, at);
+            }
+            out.push(']');
+        }
+        Node::Map(m) => {
+            if let Some(tag) = &m.tag {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            out.push('{');
+            for (i, (k, v)) in m.entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                if let Some(tag) = &k.tag {
+                    out.push_str(tag);
+                    out.push(' ');
+                }
+                flow_scalar(out, k, true);
+                out.push_str(": ");
+                flow_item(out, v, at);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Inside a flow collection everything is flow, block collections included.
+fn flow_item(out: &mut String, node: &Node<'_>, at: usize) {
+    match node {
+        Node::Scalar(s) => {
+            if let Some(tag) = &s.tag {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            flow_scalar(out, s, true);
+        }
+        other => inline(out, other, at),
+    }
+}
+
+/// Writes a scalar on one line in its own style when that is valid here, else quoted.
+fn flow_scalar(out: &mut String, s: &Scalar<'_>, in_flow: bool) {
+    let value: &str = &s.value;
+    match s.style {
+        Style::SingleQuoted | Style::DoubleQuoted if s.source.is_some() => {
+            out.push_str(s.source.unwrap_or_default());
+        }
+        Style::Plain if plain_still_valid(value, in_flow) => out.push_str(value),
+        Style::Auto if plain_is_safe(value, in_flow) => out.push_str(value),
+        Style::SingleQuoted if single_quote_is_safe(value) => single_quoted(out, value),
+        _ => double_quoted(out, value),
+    }
+}
+
+/// A value read as plain stays plain unless it now sits where plain text means something else.
+fn plain_still_valid(value: &str, in_flow: bool) -> bool {
+    if value.contains('\n') || value.starts_with(' ') || value.ends_with(' ') {
+        return false;
+    }
+    if value.contains(": ") || value.contains(" #") || value.ends_with(':') {
+        return false;
+    }
+    !(in_flow && value.contains([',', '[', ']', '{', '}']))
+}
+
+/// Writes a literal or folded block scalar whose content lines go at column `at`.
+fn block_scalar(out: &mut String, s: &Scalar<'_>, at: usize) {
+    if s.style == Style::Folded {
+        if let Some(source) = s.source {
+            if reindent_folded(out, source, at) {
+                return;
+            }
+        }
+    }
+    literal(out, &s.value, at);
+}
+
+/// Re-indents a folded scalar's source lines; false when the header is one we don't re-indent.
+fn reindent_folded(out: &mut String, source: &str, at: usize) -> bool {
+    let (header, body) = source.split_once('\n').unwrap_or((source, ""));
+    let header = header.split(" #").next().unwrap_or_default().trim_end();
+    if !header.starts_with('>')
+        || header.len() > 2
+        || header.contains(['+'])
+        || header.chars().any(|c| c.is_ascii_digit())
+    {
+        return false;
+    }
+    let lines: Vec<&str> = body.trim_end_matches(['\n', ' ']).split('\n').collect();
+    let Some(n) = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()
+    else {
+        return false;
+    };
+    out.push_str(header);
+    for line in &lines {
+        out.push('\n');
+        if line.len() > n {
+            indent(out, at);
+            out.push_str(line.get(n..).unwrap_or_default());
+        }
+    }
+    // The caller ends the last line.
+    true
+}
+
+/// Writes `value` as a literal block (`|`, `|-`, `|+`), or double-quoted when it cannot be one.
+fn literal(out: &mut String, value: &str, at: usize) {
+    if !literal_is_safe(value) {
+        double_quoted(out, value);
+        return;
+    }
+    let trailing = value.len() - value.trim_end_matches('\n').len();
+    out.push('|');
+    if value.starts_with([' ', '\n']) {
+        out.push('2');
+    }
+    match trailing {
+        0 => out.push('-'),
+        1 => {}
+        _ => out.push('+'),
+    }
+    let body = value.strip_suffix('\n').unwrap_or(value);
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            indent(out, at);
+            out.push_str(line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_stream;
+    use super::*;
+
+    fn round_trip(input: &str) -> String {
+        emit_stream(&parse_stream(input).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    #[test]
+    fn untouched_input_comes_back_byte_for_byte() {
+        let input = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {app: web, tier: \"back\"}\ndata:\n  a: 'true'\n  b: \"500m\"\n  c: plain\n  d: |\n    line one\n    line two\n  e: >-\n    folded\n    text\n  f: \"\\u00e9\\t\"\n  g: []\n  h: {}\nlist:\n- name: a\n  value: x\n- - nested\n- [flow, seq]\n";
+        assert_eq!(round_trip(input), input);
+    }
+
+    #[test]
+    fn new_strings_are_quoted_only_when_needed() {
+        let mut m = Map::new();
+        for s in ["yes", "debug", "1", "250m", "a: b", "multi\nline"] {
+            m.insert(s, Node::string(s.to_owned()));
+        }
+        let text = emit_document(&Node::Map(m));
+        assert_eq!(text, "\"yes\": \"yes\"\ndebug: debug\n\"1\": \"1\"\n250m: 250m\n\"a: b\": \"a: b\"\n\"multi\\nline\": \"multi\\nline\"\n");
+    }
+
+    #[test]
+    fn literal_blocks_keep_their_value() {
+        for value in [
+            "a\nb\n",
+            "a\nb",
+            "a\n\n\n",
+            "  indented\nx\n",
+            "\nlead\n",
+            "tab\there\n",
+        ] {
+            let mut m = Map::new();
+            m.insert(
+                "k",
+                Node::Scalar(Scalar {
+                    value: value.into(),
+                    style: Style::Literal,
+                    tag: None,
+                    source: None,
+                }),
+            );
+            let text = emit_document(&Node::Map(m));
+            let back = parse_stream(&text).unwrap();
+            assert_eq!(back[0].str_at(&["k"]), Some(value), "{text}");
+        }
+    }
+
+    #[test]
+    fn nested_block_sequences_and_maps_reindent() {
+        let input = "a:\n  - x: 1\n    y: 2\n  - z\nb:\n    c: 1\n";
+        assert_eq!(round_trip(input), "a:\n- x: 1\n  y: 2\n- z\nb:\n  c: 1\n");
+    }
+}

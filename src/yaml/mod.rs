@@ -1,0 +1,319 @@
+//! A YAML document tree that remembers how each node was written.
+//!
+//! kpt writes every file back from what a function prints, restoring comments and key order but
+//! not quoting. So the tree keeps each scalar's style and source text, and each collection's
+//! flow/block form: untouched nodes are written back exactly as they were read (zero churn).
+//! Scalars borrow from the input buffer, which keeps the tree small.
+
+mod de;
+mod emit;
+mod parse;
+mod scalar;
+
+use std::borrow::Cow;
+
+pub use de::{from_node, DeError};
+pub use emit::{emit_document, emit_stream};
+pub use parse::{parse_stream, ParseError, MAX_INPUT_BYTES};
+pub use scalar::{resolve_plain, Resolved};
+
+/// How a scalar is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+    /// A new string: plain when every YAML reader reads it back as the same string, else quoted.
+    Auto,
+}
+
+/// A scalar: its value after escape processing, and how it was written.
+#[derive(Debug, Clone)]
+pub struct Scalar<'a> {
+    pub value: Cow<'a, str>,
+    pub style: Style,
+    /// The tag as written (`!!binary`, `!Ref`), kept so the node is written back with it.
+    pub tag: Option<Box<str>>,
+    /// The exact source text of the scalar (quotes, escapes, block header and lines), when read.
+    pub source: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Seq<'a> {
+    pub items: Vec<Node<'a>>,
+    pub flow: bool,
+    pub tag: Option<Box<str>>,
+}
+
+/// A mapping in source order. Keys are scalars: Kubernetes objects have no other keys.
+#[derive(Debug, Clone)]
+pub struct Map<'a> {
+    pub entries: Vec<(Scalar<'a>, Node<'a>)>,
+    pub flow: bool,
+    pub tag: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    Scalar(Scalar<'a>),
+    Seq(Seq<'a>),
+    Map(Map<'a>),
+}
+
+impl<'a> Scalar<'a> {
+    /// A new string scalar, quoted on output only if a reader would take it for another type.
+    #[must_use]
+    pub fn string(value: impl Into<Cow<'a, str>>) -> Self {
+        Scalar {
+            value: value.into(),
+            style: Style::Auto,
+            tag: None,
+            source: None,
+        }
+    }
+
+    /// A new scalar written as is (numbers, booleans, null).
+    #[must_use]
+    pub fn plain(value: impl Into<Cow<'a, str>>) -> Self {
+        Scalar {
+            value: value.into(),
+            style: Style::Plain,
+            tag: None,
+            source: None,
+        }
+    }
+
+    /// True when the value is a string to every reader: quoted, block, or a plain word.
+    #[must_use]
+    pub fn is_string(&self) -> bool {
+        match self.style {
+            Style::Plain => self.tag.is_none() && resolve_plain(&self.value) == Resolved::Str,
+            _ => true,
+        }
+    }
+
+    /// True for `~`, `null`, an empty plain scalar: what readers take as no value.
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        self.style == Style::Plain
+            && self.tag.is_none()
+            && resolve_plain(&self.value) == Resolved::Null
+    }
+
+    /// Detaches the scalar from the input buffer.
+    #[must_use]
+    pub fn into_owned(self) -> Scalar<'static> {
+        Scalar {
+            value: Cow::Owned(self.value.into_owned()),
+            style: self.style,
+            tag: self.tag,
+            source: None,
+        }
+    }
+}
+
+impl<'a> Map<'a> {
+    #[must_use]
+    pub fn new() -> Self {
+        Map {
+            entries: Vec::new(),
+            flow: false,
+            tag: None,
+        }
+    }
+
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Sets `key` to `value`: in place when the key exists (keeping its position), else appended.
+    pub fn insert(&mut self, key: &str, value: Node<'a>) {
+        match self.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => self.entries.push((Scalar::string(key.to_owned()), value)),
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Node<'a>> {
+        let at = self.entries.iter().position(|(k, _)| k.value == key)?;
+        Some(self.entries.remove(at).1)
+    }
+
+    /// The string value under `key`, if it is a scalar.
+    #[must_use]
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
+}
+
+impl Default for Map<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> Node<'a> {
+    #[must_use]
+    pub fn string(value: impl Into<Cow<'a, str>>) -> Self {
+        Node::Scalar(Scalar::string(value))
+    }
+
+    #[must_use]
+    pub fn as_map(&self) -> Option<&Map<'a>> {
+        match self {
+            Node::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_map_mut(&mut self) -> Option<&mut Map<'a>> {
+        match self {
+            Node::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_seq(&self) -> Option<&Seq<'a>> {
+        match self {
+            Node::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq_mut(&mut self) -> Option<&mut Seq<'a>> {
+        match self {
+            Node::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[must_use]
+    pub fn as_scalar(&self) -> Option<&Scalar<'a>> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The scalar's text, whatever its type.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        self.as_scalar().map(|s| s.value.as_ref())
+    }
+
+    /// The value under `key` when this node is a mapping.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    /// The value at a path of mapping keys.
+    #[must_use]
+    pub fn get_path(&self, path: &[&str]) -> Option<&Node<'a>> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// The string at a path of mapping keys.
+    #[must_use]
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        self.get_path(path).and_then(Node::as_str)
+    }
+
+    /// Builds a node from JSON: how policies describe new values without knowing YAML.
+    #[must_use]
+    pub fn from_json(value: &serde_json::Value) -> Node<'static> {
+        use serde_json::Value;
+        match value {
+            Value::Null => Node::Scalar(Scalar::plain("null")),
+            Value::Bool(b) => Node::Scalar(Scalar::plain(if *b { "true" } else { "false" })),
+            Value::Number(n) => Node::Scalar(Scalar::plain(n.to_string())),
+            Value::String(s) => Node::Scalar(Scalar::string(s.clone())),
+            Value::Array(items) => Node::Seq(Seq {
+                items: items.iter().map(Node::from_json).collect(),
+                flow: false,
+                tag: None,
+            }),
+            Value::Object(fields) => Node::Map(Map {
+                entries: fields
+                    .iter()
+                    .map(|(k, v)| (Scalar::string(k.clone()), Node::from_json(v)))
+                    .collect(),
+                flow: false,
+                tag: None,
+            }),
+        }
+    }
+
+    /// Converts to JSON with YAML 1.1 types resolved the way kubectl reads them.
+    #[must_use]
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Node::Scalar(s) => scalar::to_json(s),
+            Node::Seq(seq) => Value::Array(seq.items.iter().map(Node::to_json).collect()),
+            Node::Map(map) => Value::Object(
+                map.entries
+                    .iter()
+                    .map(|(k, v)| (k.value.clone().into_owned(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Detaches the node from the input buffer (used for nodes copied into new objects).
+    #[must_use]
+    pub fn into_owned(self) -> Node<'static> {
+        match self {
+            Node::Scalar(s) => Node::Scalar(s.into_owned()),
+            Node::Seq(s) => Node::Seq(Seq {
+                items: s.items.into_iter().map(Node::into_owned).collect(),
+                flow: s.flow,
+                tag: s.tag,
+            }),
+            Node::Map(m) => Node::Map(Map {
+                entries: m
+                    .entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect(),
+                flow: m.flow,
+                tag: m.tag,
+            }),
+        }
+    }
+
+    /// Same data, whatever the presentation: what "did anything change" means.
+    #[must_use]
+    pub fn same_value(&self, other: &Node<'_>) -> bool {
+        match (self, other) {
+            // Text only: `cpu: 1` and `cpu: "1"` are the same quantity to Kubernetes.
+            (Node::Scalar(a), Node::Scalar(b)) => a.value == b.value,
+            (Node::Seq(a), Node::Seq(b)) => {
+                a.items.len() == b.items.len()
+                    && a.items.iter().zip(&b.items).all(|(x, y)| x.same_value(y))
+            }
+            (Node::Map(a), Node::Map(b)) => {
+                a.entries.len() == b.entries.len()
+                    && a.entries
+                        .iter()
+                        .all(|(k, v)| b.get(&k.value).is_some_and(|w| v.same_value(w)))
+            }
+            _ => false,
+        }
+    }
+}

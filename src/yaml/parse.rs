@@ -1,0 +1,420 @@
+//! Reads a YAML stream into [`Node`] trees with granit-parser's events, which carry each
+//! scalar's style and source span.
+//!
+//! Limits that make hostile input a clean error: granit-parser's nesting limits, a cap on the
+//! nodes aliases may copy (alias bombs), duplicate keys, and [`MAX_INPUT_BYTES`].
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle, Tag};
+
+use super::{Map, Node, Scalar, Seq, Style};
+
+/// The largest input read (512 MiB); larger input is refused before parsing.
+pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
+
+/// How many nodes aliases may copy in one stream: real manifests use a handful.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// Maps bigger than this check duplicate keys with a hash set instead of a scan.
+const SMALL_MAP: usize = 16;
+
+/// Deepest nesting accepted; real manifests stay under 45 (a ResourceList around a large CRD).
+const MAX_DEPTH: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub message: String,
+    /// 1-based line, 0 when unknown.
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(
+                f,
+                "line {} column {}: {}",
+                self.line, self.column, self.message
+            )
+        } else {
+            f.write_str(&self.message)
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+fn error_at(span: &Span, message: impl Into<String>) -> ParseError {
+    ParseError {
+        message: message.into(),
+        line: span.start.line(),
+        column: span.start.col() + 1,
+    }
+}
+
+/// Parses every document of a YAML stream. Empty documents are left out.
+pub fn parse_stream(input: &str) -> Result<Vec<Node<'_>>, ParseError> {
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(ParseError {
+            message: format!(
+                "input is {} bytes, over the {} byte limit",
+                input.len(),
+                MAX_INPUT_BYTES
+            ),
+            line: 0,
+            column: 0,
+        });
+    }
+    let mut builder = Builder {
+        input,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        docs: Vec::new(),
+    };
+    for event in Parser::new_from_str(input) {
+        let (event, span) = event.map_err(|e| ParseError {
+            message: e.info().to_string(),
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+        })?;
+        builder.event(event, &span)?;
+    }
+    Ok(builder.docs)
+}
+
+enum Frame<'a> {
+    Seq {
+        seq: Seq<'a>,
+        anchor: usize,
+    },
+    Map {
+        map: Map<'a>,
+        key: Option<Scalar<'a>>,
+        anchor: usize,
+        seen: Option<HashSet<String>>,
+    },
+}
+
+struct Builder<'a> {
+    input: &'a str,
+    stack: Vec<Frame<'a>>,
+    anchors: HashMap<usize, Node<'a>>,
+    alias_nodes: usize,
+    docs: Vec<Node<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    fn event(&mut self, event: Event<'a>, span: &Span) -> Result<(), ParseError> {
+        match event {
+            Event::Scalar(value, style, anchor, tag) => {
+                let scalar = self.scalar(value, style, tag.as_deref(), span);
+                // An empty document arrives as a plain scalar with an empty span: nothing to keep.
+                let empty_document = self.stack.is_empty()
+                    && scalar.style == Style::Plain
+                    && scalar.tag.is_none()
+                    && span.byte_range().is_some_and(|r| r.is_empty());
+                if empty_document {
+                    return Ok(());
+                }
+                self.complete(Node::Scalar(scalar), anchor, span)
+            }
+            Event::SequenceStart(style, anchor, tag) => {
+                self.open(span)?;
+                let seq = Seq {
+                    items: Vec::new(),
+                    flow: style == StructureStyle::Flow,
+                    tag: tag_text(tag.as_deref()),
+                };
+                self.stack.push(Frame::Seq { seq, anchor });
+                Ok(())
+            }
+            Event::MappingStart(style, anchor, tag) => {
+                self.open(span)?;
+                let map = Map {
+                    entries: Vec::new(),
+                    flow: style == StructureStyle::Flow,
+                    tag: tag_text(tag.as_deref()),
+                };
+                self.stack.push(Frame::Map {
+                    map,
+                    key: None,
+                    anchor,
+                    seen: None,
+                });
+                Ok(())
+            }
+            Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                Some(Frame::Seq { seq, anchor }) => self.complete(Node::Seq(seq), anchor, span),
+                Some(Frame::Map { map, anchor, .. }) => self.complete(Node::Map(map), anchor, span),
+                None => Err(error_at(span, "unbalanced collection end")),
+            },
+            Event::Alias(id) => {
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| error_at(span, "alias to an unknown anchor"))?;
+                self.alias_nodes += count_nodes(&node);
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(error_at(
+                        span,
+                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes; refusing what looks like an alias bomb"),
+                    ));
+                }
+                self.complete(node, 0, span)
+            }
+            Event::UnresolvedAlias(name) => {
+                Err(error_at(span, format!("alias *{name} has no anchor")))
+            }
+            Event::DocumentStart(..) => {
+                self.anchors.clear();
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that a collection may start here: not as a mapping key, not too deep.
+    fn open(&self, span: &Span) -> Result<(), ParseError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(error_at(
+                span,
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
+            return Err(error_at(
+                span,
+                "a mapping key that is a collection is not supported",
+            ));
+        }
+        Ok(())
+    }
+
+    fn scalar(
+        &self,
+        value: Cow<'a, str>,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        span: &Span,
+    ) -> Scalar<'a> {
+        let style = match style {
+            ScalarStyle::Plain => Style::Plain,
+            ScalarStyle::SingleQuoted => Style::SingleQuoted,
+            ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+            ScalarStyle::Literal => Style::Literal,
+            ScalarStyle::Folded => Style::Folded,
+        };
+        // Plain scalars are written from their value; quoted ones keep their exact spelling
+        // (escapes included) when on one line; block scalars keep header and lines.
+        let source = match style {
+            Style::Plain | Style::Auto => None,
+            Style::SingleQuoted | Style::DoubleQuoted => {
+                span.slice(self.input).filter(|s| !s.contains('\n'))
+            }
+            Style::Literal => None,
+            Style::Folded => folded_source(self.input, span),
+        };
+        Scalar {
+            value,
+            style,
+            tag: tag_text(tag),
+            source,
+        }
+    }
+
+    fn complete(&mut self, node: Node<'a>, anchor: usize, span: &Span) -> Result<(), ParseError> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq { seq, .. }) => seq.items.push(node),
+            Some(Frame::Map { map, key, seen, .. }) => match key.take() {
+                Some(k) => map.entries.push((k, node)),
+                None => {
+                    let Node::Scalar(k) = node else {
+                        return Err(error_at(
+                            span,
+                            "a mapping key that is a collection is not supported",
+                        ));
+                    };
+                    let duplicate = match seen {
+                        Some(set) => !set.insert(k.value.to_string()),
+                        None => {
+                            let dup = map.entries.iter().any(|(e, _)| e.value == k.value);
+                            if map.entries.len() >= SMALL_MAP {
+                                *seen = Some(
+                                    map.entries
+                                        .iter()
+                                        .map(|(e, _)| e.value.to_string())
+                                        .chain([k.value.to_string()])
+                                        .collect(),
+                                );
+                            }
+                            dup
+                        }
+                    };
+                    if duplicate {
+                        return Err(error_at(span, format!("duplicate key {:?}", k.value)));
+                    }
+                    *key = Some(k);
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// The folded scalar's header token and content lines: the parser's span starts at the content.
+fn folded_source<'a>(input: &'a str, span: &Span) -> Option<&'a str> {
+    let range = span.byte_range()?;
+    let line_start = input.get(..range.start)?.rfind('\n')? + 1;
+    let before = input.get(..line_start.checked_sub(1)?)?;
+    let header_line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let header_line = before.get(header_line_start..)?;
+    let header_line = header_line
+        .split(" #")
+        .next()
+        .unwrap_or_default()
+        .trim_end();
+    let token = header_line.rsplit([' ', '\t']).next()?;
+    if !token.starts_with('>') {
+        return None;
+    }
+    let token_start = header_line_start + header_line.len() - token.len();
+    input.get(token_start..range.end)
+}
+
+fn tag_text(tag: Option<&Tag>) -> Option<Box<str>> {
+    let tag = tag?;
+    let text = if tag.original_handle().is_empty() {
+        format!("!<{}{}>", tag.handle(), tag.suffix())
+    } else {
+        format!("{}{}", tag.original_handle(), tag.suffix())
+    };
+    Some(text.into_boxed_str())
+}
+
+fn count_nodes(node: &Node<'_>) -> usize {
+    match node {
+        Node::Scalar(_) => 1,
+        Node::Seq(s) => 1 + s.items.iter().map(count_nodes).sum::<usize>(),
+        Node::Map(m) => {
+            1 + m
+                .entries
+                .iter()
+                .map(|(_, v)| 1 + count_nodes(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(input: &str) -> Node<'_> {
+        let mut docs = parse_stream(input).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(docs.len(), 1);
+        docs.remove(0)
+    }
+
+    #[test]
+    fn keeps_scalar_styles_and_source() {
+        let doc = one("a: plain\nb: 'single'\nc: \"dq\\u00e9\"\nd: |\n  line\n");
+        let m = doc.as_map().unwrap();
+        let style = |k: &str| {
+            m.get(k)
+                .and_then(Node::as_scalar)
+                .map(|s| (s.style, s.value.to_string(), s.source))
+        };
+        assert_eq!(style("a"), Some((Style::Plain, "plain".into(), None)));
+        assert_eq!(
+            style("b"),
+            Some((Style::SingleQuoted, "single".into(), Some("'single'")))
+        );
+        assert_eq!(
+            style("c"),
+            Some((Style::DoubleQuoted, "dqé".into(), Some("\"dq\\u00e9\"")))
+        );
+        assert_eq!(
+            m.get("d")
+                .and_then(Node::as_scalar)
+                .map(|s| s.value.to_string()),
+            Some("line\n".into())
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_in_small_and_large_maps() {
+        let err = parse_stream("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert!(err.message.contains("duplicate key \"a\""), "{err}");
+        assert_eq!(err.line, 3);
+        let mut big: String = (0..40).map(|i| format!("k{i}: v\n")).collect();
+        big.push_str("k7: again\n");
+        assert!(parse_stream(&big)
+            .unwrap_err()
+            .message
+            .contains("duplicate key \"k7\""));
+    }
+
+    #[test]
+    fn aliases_expand_and_bombs_are_refused() {
+        let doc = one("a: &x {k: v}\nb: *x\n");
+        assert_eq!(doc.str_at(&["b", "k"]), Some("v"));
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        assert!(parse_stream(&bomb)
+            .unwrap_err()
+            .message
+            .contains("alias bomb"));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(parse_stream(&deep).is_err());
+        let block: String = (0..10_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse_stream(&block).is_err());
+    }
+
+    #[test]
+    fn malformed_input_names_the_line() {
+        let err = parse_stream("a: 1\nb: [unclosed\n").unwrap_err();
+        assert!(err.line >= 2, "{err}");
+    }
+
+    #[test]
+    fn multiple_documents_and_empty_ones() {
+        let docs = parse_stream("---\na: 1\n---\n---\nb: 2\n").unwrap();
+        assert_eq!(docs.len(), 2);
+    }
+
+    #[test]
+    fn tags_are_kept() {
+        let doc = one("a: !!binary aGVsbG8=\nb: !Ref x\n");
+        assert_eq!(
+            doc.get("a")
+                .and_then(Node::as_scalar)
+                .and_then(|s| s.tag.as_deref()),
+            Some("!!binary")
+        );
+        assert_eq!(
+            doc.get("b")
+                .and_then(Node::as_scalar)
+                .and_then(|s| s.tag.as_deref()),
+            Some("!Ref")
+        );
+    }
+}

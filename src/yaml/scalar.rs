@@ -1,0 +1,282 @@
+//! What a plain scalar means to kubectl, and how to write a string so that every reader
+//! (go-yaml v2 in kubectl, go-yaml v3 in kustomize/kpt, YAML 1.2) reads the same string back.
+//!
+//! Hand-written because no maintained Rust YAML crate resolves YAML 1.1 the way kubectl does
+//! and also quotes by it (see yaml-fidelity.md): the serde_yaml family writes `yes` bare.
+
+use super::Scalar;
+
+/// The type a plain scalar resolves to, as kubectl (go-yaml v2) reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Resolved {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str,
+}
+
+/// Resolves a plain scalar: YAML 1.1 words (`yes`, `off`), legacy octal (`0644` is 420),
+/// underscores in numbers (`1_000`), hex, binary, floats.
+#[must_use]
+pub fn resolve_plain(s: &str) -> Resolved {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
+            return Resolved::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "false" | "False" | "FALSE" => {
+            return Resolved::Bool(false)
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
+        _ => {}
+    }
+    let Some(first) = s.chars().next() else {
+        return Resolved::Null;
+    };
+    if !(first.is_ascii_digit() || matches!(first, '+' | '-' | '.')) {
+        return Resolved::Str;
+    }
+    let digits: String = s.chars().filter(|c| *c != '_').collect();
+    if let Some(i) = parse_int(&digits) {
+        return Resolved::Int(i);
+    }
+    let float_chars = digits
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    if float_chars && digits.chars().any(|c| c.is_ascii_digit()) {
+        if let Ok(f) = digits.parse::<f64>() {
+            return Resolved::Float(f);
+        }
+    }
+    Resolved::Str
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let (negative, body) = match s.as_bytes().first()? {
+        b'-' => (true, s.get(1..)?),
+        b'+' => (false, s.get(1..)?),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let (radix, digits) = if let Some(hex) = body.strip_prefix("0x") {
+        (16, hex)
+    } else if let Some(oct) = body.strip_prefix("0o") {
+        (8, oct)
+    } else if let Some(bin) = body.strip_prefix("0b") {
+        (2, bin)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, body.get(1..)?)
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(digits, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+/// The JSON value of a scalar, as kubectl reads it. Non-finite floats stay text.
+pub(super) fn to_json(s: &Scalar<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    let text = || Value::String(s.value.to_string());
+    if let Some(tag) = s.tag.as_deref() {
+        return match tag {
+            "!!int" | "!!float" | "!!bool" | "!!null" => {
+                resolved_json(resolve_plain(&s.value)).unwrap_or_else(text)
+            }
+            _ => text(),
+        };
+    }
+    if s.style != super::Style::Plain {
+        return text();
+    }
+    resolved_json(resolve_plain(&s.value)).unwrap_or_else(text)
+}
+
+fn resolved_json(r: Resolved) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    match r {
+        Resolved::Null => Some(Value::Null),
+        Resolved::Bool(b) => Some(Value::Bool(b)),
+        Resolved::Int(i) => Some(Value::from(i)),
+        Resolved::Float(f) => serde_json::Number::from_f64(f).map(Value::Number),
+        Resolved::Str => None,
+    }
+}
+
+/// True when `s` may be written without quotes and still be read as this string by
+/// go-yaml v2, go-yaml v3, PyYAML and YAML 1.2 readers. Deliberately conservative:
+/// anything number-, date- or version-like is quoted.
+#[must_use]
+pub fn plain_is_safe(s: &str, in_flow: bool) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if !(first.is_ascii_alphanumeric() || first == '/') {
+        return false;
+    }
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let ok = match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'/' => true,
+            // `host:8080`, `a:b`: safe in block context unless `: ` or a trailing colon.
+            b':' => !in_flow && i + 1 < bytes.len() && bytes.get(i + 1) != Some(&b' '),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    if resolve_plain(s) != Resolved::Str {
+        return false;
+    }
+    // Base-60 numbers, versions and dates read differently across YAML 1.1 readers.
+    let numeric_like = first.is_ascii_digit()
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | '+' | '-' | 'e' | 'E'));
+    !numeric_like
+}
+
+/// Printable in YAML: anything else must be escaped inside double quotes.
+fn is_printable(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{7E}' | '\u{85}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+        && c != '\u{FEFF}'
+}
+
+/// True when the value can be written single-quoted on one line.
+pub(super) fn single_quote_is_safe(s: &str) -> bool {
+    s.chars().all(|c| {
+        is_printable(c) && !matches!(c, '\n' | '\r' | '\t' | '\u{85}' | '\u{2028}' | '\u{2029}')
+    }) && !s.starts_with(' ')
+        && !s.ends_with(' ')
+}
+
+/// Writes `s` single-quoted (`'` doubled).
+pub(super) fn single_quoted(out: &mut String, s: &str) {
+    out.push('\'');
+    for c in s.chars() {
+        if c == '\'' {
+            out.push('\'');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+}
+
+/// Writes `s` double-quoted on one line, escaping what YAML does not allow raw.
+pub(super) fn double_quoted(out: &mut String, s: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if is_printable(c) => out.push(c),
+            c if (c as u32) <= 0xFF => {
+                let _ = write!(out, "\\x{:02X}", c as u32);
+            }
+            c if (c as u32) <= 0xFFFF => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\U{:08X}", c as u32);
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// True when every character may appear raw in a literal block scalar.
+pub(super) fn literal_is_safe(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars().all(|c| {
+            c == '\n'
+                || (is_printable(c) && !matches!(c, '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_like_kubectl() {
+        assert_eq!(resolve_plain("0644"), Resolved::Int(420));
+        assert_eq!(resolve_plain("1_000"), Resolved::Int(1000));
+        assert_eq!(resolve_plain("0x1F"), Resolved::Int(31));
+        assert_eq!(resolve_plain("1e3"), Resolved::Float(1000.0));
+        assert_eq!(resolve_plain("yes"), Resolved::Bool(true));
+        assert_eq!(resolve_plain("Off"), Resolved::Bool(false));
+        assert_eq!(resolve_plain("~"), Resolved::Null);
+        assert_eq!(resolve_plain("500m"), Resolved::Str);
+        assert_eq!(resolve_plain("1.2.3"), Resolved::Str);
+        assert_eq!(resolve_plain("nan"), Resolved::Str);
+        assert_eq!(resolve_plain("-"), Resolved::Str);
+        assert_eq!(resolve_plain("99999999999999999999"), Resolved::Float(1e20));
+    }
+
+    #[test]
+    fn quotes_every_ambiguous_word() {
+        for s in [
+            "yes",
+            "y",
+            "N",
+            "on",
+            "OFF",
+            "true",
+            "null",
+            "~",
+            "",
+            "0777",
+            "0x1F",
+            "1e3",
+            "1_000",
+            "12:30",
+            "2001-12-14",
+            "1.2.3",
+            "=",
+            "<<",
+            "-",
+            "a: b",
+            "a #b",
+            " x",
+            "x ",
+        ] {
+            assert!(!plain_is_safe(s, false), "{s:?} must be quoted");
+        }
+        for s in [
+            "debug",
+            "500m",
+            "1Gi",
+            "kubernetes.io/hostname",
+            "web-1",
+            "http://x:8080/y",
+            "tRUE",
+        ] {
+            assert!(plain_is_safe(s, false), "{s:?} may stay plain");
+        }
+        assert!(!plain_is_safe("a:b", true));
+    }
+
+    #[test]
+    fn escapes_non_printables() {
+        let mut out = String::new();
+        double_quoted(&mut out, "a\"\\\n\u{7f}\u{feff}\u{85}é");
+        assert_eq!(out, "\"a\\\"\\\\\\n\\x7F\\uFEFF\\Né\"");
+    }
+}
