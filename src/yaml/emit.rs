@@ -114,6 +114,12 @@ fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_ke
         }
         return;
     }
+    if let Node::Scalar(s) = value {
+        if s.style == Style::Plain && s.value.is_empty() && s.tag.is_none() {
+            out.push('\n');
+            return;
+        }
+    }
     out.push(' ');
     match value {
         Node::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
@@ -302,7 +308,7 @@ mod tests {
 
     #[test]
     fn untouched_input_comes_back_byte_for_byte() {
-        let input = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {app: web, tier: \"back\"}\ndata:\n  a: 'true'\n  b: \"500m\"\n  c: plain\n  d: |\n    line one\n    line two\n  e: >-\n    folded\n    text\n  f: \"\\u00e9\\t\"\n  g: []\n  h: {}\nlist:\n- name: a\n  value: x\n- - nested\n- [flow, seq]\n";
+        let input = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  empty:\n  list:\n  -\n  - ~\n  labels: {app: web, tier: \"back\"}\ndata:\n  a: 'true'\n  b: \"500m\"\n  c: plain\n  d: |\n    line one\n    line two\n  e: >-\n    folded\n    text\n  f: \"\\u00e9\\t\"\n  g: []\n  h: {}\nlist:\n- name: a\n  value: x\n- - nested\n- [flow, seq]\n";
         assert_eq!(round_trip(input), input);
     }
 

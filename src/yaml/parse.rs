@@ -112,12 +112,19 @@ impl<'a> Builder<'a> {
     fn event(&mut self, event: Event<'a>, span: &Span) -> Result<(), ParseError> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
+                let empty_span = span.byte_range().is_some_and(|r| r.is_empty());
+                // The parser reports an absent value (`key:`) as `~`; keep it absent.
+                let value = if style == ScalarStyle::Plain && empty_span {
+                    Cow::Borrowed("")
+                } else {
+                    value
+                };
                 let scalar = self.scalar(value, style, tag.as_deref(), span);
                 // An empty document arrives as a plain scalar with an empty span: nothing to keep.
                 let empty_document = self.stack.is_empty()
                     && scalar.style == Style::Plain
                     && scalar.tag.is_none()
-                    && span.byte_range().is_some_and(|r| r.is_empty());
+                    && empty_span;
                 if empty_document {
                     return Ok(());
                 }

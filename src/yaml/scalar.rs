@@ -125,10 +125,16 @@ pub fn plain_is_safe(s: &str, in_flow: bool) -> bool {
     }
     let bytes = s.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
+        let next = bytes.get(i + 1).copied();
         let ok = match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'/' => true,
+            // Prose (messages, descriptions): inside only, never before `#` or at the end.
+            b' ' => next.is_some_and(|n| n != b'#' && n != b' '),
+            b'(' | b')' | b'\'' | b'+' | b'=' | b'@' | b'%' | b'!' | b'&' | b'*' | b'?' | b';'
+            | b'~' | b'$' | b'^' => true,
+            b',' => !in_flow,
             // `host:8080`, `a:b`: safe in block context unless `: ` or a trailing colon.
-            b':' => !in_flow && i + 1 < bytes.len() && bytes.get(i + 1) != Some(&b' '),
+            b':' => !in_flow && next.is_some_and(|n| n != b' '),
             _ => false,
         };
         if !ok {

@@ -1,0 +1,135 @@
+//! Log level: set in the ConfigMaps a selected workload reads that hold one of the configured
+//! keys, and in literal env vars of the configured names (`valueFrom` stays). The existing
+//! value's letter case is kept: `INFO` becomes `WARN`, `info` becomes `warn`.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{pod_spec_path, Plan, Severity};
+use crate::config::{Effective, LogLevel};
+use crate::edit::{Edit, FieldPath};
+use crate::inventory::{Inventory, Workload};
+
+/// `level` written in the letter case of `current`.
+#[must_use]
+pub fn in_case_of(current: &str, level: &str) -> String {
+    let letters = || current.chars().filter(|c| c.is_alphabetic());
+    if letters().next().is_none() {
+        level.to_owned()
+    } else if letters().all(char::is_uppercase) {
+        level.to_uppercase()
+    } else if letters().all(char::is_lowercase) {
+        level.to_lowercase()
+    } else if current.chars().next().is_some_and(char::is_uppercase)
+        && letters().skip(1).all(char::is_lowercase)
+    {
+        let lower = level.to_lowercase();
+        let mut chars = lower.chars();
+        chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    } else {
+        level.to_owned()
+    }
+}
+
+/// Literal env vars of the configured names, in every container and init container.
+#[must_use]
+pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
+    let mut plan = Plan::default();
+    let lists: [(&str, &[_]); 2] = [
+        ("containers", &w.pod.containers),
+        (
+            "initContainers",
+            w.pod.init_containers.as_deref().unwrap_or_default(),
+        ),
+    ];
+    for (list, containers) in lists {
+        for (ci, container) in containers.iter().enumerate() {
+            for (ei, env) in container.env.iter().flatten().enumerate() {
+                let (Some(value), true) = (&env.value, settings.env_vars.contains(&env.name))
+                else {
+                    continue;
+                };
+                let path = pod_spec_path()
+                    .key(list)
+                    .item(ci, Some(&container.name))
+                    .key("env")
+                    .item(ei, Some(&env.name))
+                    .key("value");
+                let message = format!("container {}: log level {}", container.name, settings.level);
+                plan.edit(
+                    w.item,
+                    Edit::set(path, json!(in_case_of(value, &settings.level)), message),
+                );
+            }
+        }
+    }
+    plan
+}
+
+/// ConfigMap keys, for the ConfigMaps selected workloads read. A ConfigMap read by workloads
+/// configured with different levels keeps the first one's and gets a warning.
+#[must_use]
+pub fn config_map_edits(selected: &[(&Workload, Effective)], inventory: &Inventory) -> Plan {
+    let mut plan = Plan::default();
+    // (namespace, name) → (level settings, workload that chose it)
+    let mut wanted: BTreeMap<(Option<&str>, &str), (&LogLevel, &Workload)> = BTreeMap::new();
+    for (w, settings) in selected {
+        let Some(level) = &settings.log_level else {
+            continue;
+        };
+        for name in &w.config_maps {
+            let key = (w.id.namespace.as_deref(), name.as_str());
+            match wanted.get(&key) {
+                None => {
+                    wanted.insert(key, (level, w));
+                }
+                Some((first, by)) if first.level != level.level => {
+                    let message = format!(
+                        "ConfigMap {name} is read by {} (log level {}) and {} (log level {}); it keeps {}",
+                        by.id, first.level, w.id, level.level, first.level
+                    );
+                    plan.finding(Severity::Warning, w.item, None, message);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    for cm in &inventory.config_maps {
+        let Some((settings, by)) = wanted.get(&(cm.id.namespace.as_deref(), cm.id.name.as_str()))
+        else {
+            continue;
+        };
+        for (key, value) in &cm.data {
+            if settings.config_map_keys.contains(key) {
+                let message = format!("log level {} (read by {})", settings.level, by.id);
+                plan.edit(
+                    cm.item,
+                    Edit::set(
+                        FieldPath::keys(&["data", key]),
+                        json!(in_case_of(value, &settings.level)),
+                        message,
+                    ),
+                );
+            }
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_case_of;
+
+    #[test]
+    fn keeps_letter_case() {
+        assert_eq!(in_case_of("INFO", "warn"), "WARN");
+        assert_eq!(in_case_of("info", "WARN"), "warn");
+        assert_eq!(in_case_of("Debug", "info"), "Info");
+        assert_eq!(in_case_of("", "info"), "info");
+        assert_eq!(in_case_of("dEbug", "info"), "info");
+    }
+}

@@ -1,0 +1,34 @@
+//! Resources: the configured requests and limits replace those of every container (init
+//! containers keep theirs); values not configured stay.
+
+use serde_json::json;
+
+use super::{pod_spec_path, Plan};
+use crate::config::Resources;
+use crate::edit::Edit;
+use crate::inventory::Workload;
+
+#[must_use]
+pub fn plan(w: &Workload, resources: &Resources) -> Plan {
+    let mut plan = Plan::default();
+    for (i, container) in w.pod.containers.iter().enumerate() {
+        let base = pod_spec_path()
+            .key("containers")
+            .item(i, Some(&container.name))
+            .key("resources");
+        for (section, values) in [
+            ("requests", &resources.requests),
+            ("limits", &resources.limits),
+        ] {
+            for (resource, quantity) in values {
+                let path = base.clone().key(section).key(resource);
+                let message = format!(
+                    "container {}: {} {section} {quantity}",
+                    container.name, resource
+                );
+                plan.edit(w.item, Edit::set(path, json!(quantity), message));
+            }
+        }
+    }
+    plan
+}

@@ -1,0 +1,88 @@
+//! Identity and orchestrator annotations of one item: what every layer needs to name a resource.
+
+use std::fmt;
+
+use crate::yaml::Node;
+
+/// `envpolicy.dev/skip: "true"` leaves a resource alone.
+pub const SKIP_ANNOTATION: &str = "envpolicy.dev/skip";
+pub const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
+/// kpt's file annotations: new objects get a path beside their workload so kpt writes them there.
+pub const PATH_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/path",
+    "config.kubernetes.io/path",
+];
+pub const INDEX_ANNOTATIONS: [&str; 2] = [
+    "internal.config.kubernetes.io/index",
+    "config.kubernetes.io/index",
+];
+pub const PACKAGE_PATH_ANNOTATION: &str = "internal.config.kubernetes.io/package-path";
+
+/// apiVersion, kind, namespace and name: how results and users refer to a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ResourceId {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+}
+
+impl ResourceId {
+    #[must_use]
+    pub fn of(item: &Node<'_>) -> Self {
+        let text = |path: &[&str]| item.str_at(path).unwrap_or_default().to_owned();
+        ResourceId {
+            api_version: text(&["apiVersion"]),
+            kind: text(&["kind"]),
+            name: text(&["metadata", "name"]),
+            namespace: item
+                .str_at(&["metadata", "namespace"])
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned),
+        }
+    }
+
+    /// The API group: `apps` for `apps/v1`, empty for the core group.
+    #[must_use]
+    pub fn group(&self) -> &str {
+        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// An annotation's value, whatever its YAML type.
+#[must_use]
+pub fn annotation<'n>(item: &'n Node<'_>, key: &str) -> Option<&'n str> {
+    item.get_path(&["metadata", "annotations", key])
+        .and_then(Node::as_str)
+}
+
+/// Resources the user or kustomize marked as never applied: the function's own config among them.
+#[must_use]
+pub fn is_local_config(item: &Node<'_>) -> bool {
+    annotation(item, LOCAL_CONFIG_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+#[must_use]
+pub fn is_skipped(item: &Node<'_>) -> bool {
+    annotation(item, SKIP_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The file an item came from under kpt, and its position there.
+#[must_use]
+pub fn file_of(item: &Node<'_>) -> Option<(String, Option<String>)> {
+    let path = PATH_ANNOTATIONS.iter().find_map(|k| annotation(item, k))?;
+    let index = INDEX_ANNOTATIONS
+        .iter()
+        .find_map(|k| annotation(item, k))
+        .map(str::to_owned);
+    Some((path.to_owned(), index))
+}
