@@ -27,6 +27,9 @@ struct Cli {
     command: Option<Command>,
     /// Legacy plugin mode: the EnvironmentPolicy file kustomize passes.
     config: Option<std::path::PathBuf>,
+    /// Benchmark floor: read and write the input with the same reader and writer, no policies.
+    #[arg(long, hide = true)]
+    floor: bool,
     /// Further arguments from the plugin's argsOneLiner or kpt's exec string; ignored.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     rest: Vec<String>,
@@ -42,7 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Presets) => print_presets(),
-        None => function(cli.config.as_deref()),
+        None => function(cli.config.as_deref(), cli.floor),
     };
     match result {
         Ok(code) => code,
@@ -60,7 +63,7 @@ fn print_presets() -> Result<ExitCode> {
 }
 
 /// The KRM function and legacy plugin: all output is written at once, after everything worked.
-fn function(config_path: Option<&std::path::Path>) -> Result<ExitCode> {
+fn function(config_path: Option<&std::path::Path>, floor: bool) -> Result<ExitCode> {
     let stdin = read_stdin()?;
     let plugin_config = match config_path {
         Some(path) => Some(
@@ -72,6 +75,11 @@ fn function(config_path: Option<&std::path::Path>) -> Result<ExitCode> {
     };
     let mut input = wire::read(&stdin, plugin_config.as_deref())?;
     let mode = input.mode;
+    if floor {
+        let items = std::mem::take(&mut input.items);
+        write_stdout(&wire::write(input.take_wrapper(), mode, items, &[]))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match transform(&mut input) {
         Ok((items, reports)) => {
             let failed = reports.iter().any(|r| r.severity == Severity::Error);
