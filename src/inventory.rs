@@ -69,7 +69,19 @@ pub struct Hpa {
 pub struct ConfigMap {
     pub item: usize,
     pub id: ResourceId,
+    /// Every name pods may refer to it by: kustomize's `namePrefix` renames the ConfigMap
+    /// before envpolicy runs but fixes references only afterwards, so the pods still use a
+    /// name kept in `internal.config.kubernetes.io/previousNames`.
+    pub names: Vec<String>,
     pub data: BTreeMap<String, String>,
+}
+
+impl ConfigMap {
+    /// True when a pod reference by `name` means this ConfigMap.
+    #[must_use]
+    pub fn known_as(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
 }
 
 /// A workload candidate: its view, or why it could not be read (raised only if selected).
@@ -156,7 +168,25 @@ impl Inventory {
                         .into_iter()
                         .map(|(k, v)| (k, v.unwrap_or_default()))
                         .collect();
-                    inv.config_maps.push(ConfigMap { item, id, data });
+                    let mut names = vec![id.name.clone()];
+                    let previous = crate::resource::annotation(
+                        node,
+                        "internal.config.kubernetes.io/previousNames",
+                    );
+                    names.extend(
+                        previous
+                            .into_iter()
+                            .flat_map(|p| p.split(','))
+                            .map(|n| n.trim().to_owned())
+                            .filter(|n| !n.is_empty()),
+                    );
+                    names.dedup();
+                    inv.config_maps.push(ConfigMap {
+                        item,
+                        id,
+                        names,
+                        data,
+                    });
                 }
                 _ => {}
             }

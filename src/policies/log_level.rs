@@ -99,7 +99,11 @@ pub fn config_map_edits(selected: &[(&Workload, Effective)], inventory: &Invento
         }
     }
     for cm in &inventory.config_maps {
-        let Some((settings, by)) = wanted.get(&(cm.id.namespace.as_deref(), cm.id.name.as_str()))
+        let ns = cm.id.namespace.as_deref();
+        let Some((settings, by)) = cm
+            .names
+            .iter()
+            .find_map(|name| wanted.get(&(ns, name.as_str())))
         else {
             continue;
         };
