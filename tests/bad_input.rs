@@ -1,0 +1,1219 @@
+//! Bad input, through the binary: every case must fail cleanly.
+//!
+//! For each case: the exit code is non-zero; stderr names the problem; nothing panicked; and
+//! stdout holds nothing a client could take for success:
+//! - when the input could not be read as a ResourceList, and in plugin mode always: nothing;
+//! - when it could (a bad config, a bad item): a ResourceList whose `results` hold exactly one
+//!   result, of severity `error`, naming the problem, and whose items are the input's items,
+//!   byte for byte. kpt shows those results; nothing is written back as changed.
+
+use std::io::{Read as _, Write as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use envpolicy::yaml::parse_stream;
+use serde_json::json;
+
+// ---------------------------------------------------------------------------------------------
+// Harness.
+// ---------------------------------------------------------------------------------------------
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn spawn(args: &[&std::ffi::OsStr]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_envpolicy"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("KUSTOMIZE_PLUGIN_CONFIG_STRING")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn envpolicy")
+}
+
+fn run_with(stdin: &[u8], config: Option<&str>) -> Run {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config.yaml");
+    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+    if let Some(c) = config {
+        std::fs::write(&path, c).expect("write config");
+        args.push(path.as_os_str());
+    }
+    let mut child = spawn(&args);
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The child may stop reading early (and close the pipe): that is its right.
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("stdin writer");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The common part: failed, said why, did not panic.
+fn assert_clean_failure(run: &Run, stderr_has: &[&str]) {
+    assert!(
+        run.code.is_some_and(|c| c != 0),
+        "expected a non-zero exit code, got {:?}; stderr: {}\nstdout:\n{}",
+        run.code,
+        run.stderr,
+        run.stdout
+    );
+    for bad in ["panicked", "RUST_BACKTRACE", "stack backtrace"] {
+        assert!(
+            !run.stderr.contains(bad),
+            "stderr shows a panic:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stderr.starts_with("envpolicy: "),
+        "stderr does not start with the program's name: {:?}",
+        run.stderr
+    );
+    for want in stderr_has {
+        assert!(
+            run.stderr.contains(want),
+            "stderr does not name the problem ({want:?}):\n{}",
+            run.stderr
+        );
+    }
+}
+
+/// Input that cannot be read at all, or plugin mode: stdout stays empty.
+fn fails_with_no_output(stdin: &[u8], config: Option<&str>, stderr_has: &[&str]) -> Run {
+    let run = run_with(stdin, config);
+    assert_clean_failure(&run, stderr_has);
+    assert!(
+        run.stdout.is_empty(),
+        "stdout must be empty, got {} bytes:\n{}",
+        run.stdout.len(),
+        truncate(&run.stdout)
+    );
+    run
+}
+
+/// A readable ResourceList the function refuses: the items come back unchanged with one error
+/// result, which names the problem as stderr does.
+fn fails_with_error_result(stdin: &str, stderr_has: &[&str]) -> Run {
+    let run = run_with(stdin.as_bytes(), None);
+    assert_clean_failure(&run, stderr_has);
+    let docs = parse_stream(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a YAML document ({e}):\n{}", run.stdout));
+    assert_eq!(docs.len(), 1, "stdout holds {} documents", docs.len());
+    let out = docs[0].to_json();
+    assert_eq!(
+        out["apiVersion"], "config.kubernetes.io/v1",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(out["kind"], "ResourceList", "{}", run.stdout);
+    let results = out["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("the ResourceList carries no results:\n{}", run.stdout));
+    assert_eq!(
+        results.len(),
+        1,
+        "expected exactly one result: {results:#?}"
+    );
+    assert_eq!(results[0]["severity"], "error", "{results:#?}");
+    let message = results[0]["message"].as_str().unwrap_or_default();
+    for want in stderr_has {
+        assert!(
+            message.contains(want),
+            "the error result does not name the problem ({want:?}): {message}"
+        );
+    }
+    // The items are the input's, byte for byte; so is the functionConfig.
+    assert_eq!(
+        section(&run.stdout, "items"),
+        section(stdin, "items"),
+        "the items changed"
+    );
+    assert_eq!(
+        section(&run.stdout, "functionConfig"),
+        section(stdin, "functionConfig"),
+        "the functionConfig changed"
+    );
+    let input = parse_stream(stdin).expect("the input parses")[0].to_json();
+    assert_eq!(out["items"], input["items"]);
+    run
+}
+
+/// The text of a top-level key's section of a block-style document, key line included.
+fn section(text: &str, key: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in text.split_inclusive('\n') {
+        let top_level = !line.starts_with([' ', '-', '\n']);
+        if top_level {
+            inside = line.starts_with(&format!("{key}:"));
+        }
+        if inside {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn truncate(s: &str) -> &str {
+    match s.char_indices().nth(2000) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+const DEPLOYMENT: &str = "- apiVersion: apps/v1
+  kind: Deployment
+  metadata:
+    name: web
+    namespace: shop
+  spec:
+    replicas: 2
+    selector:
+      matchLabels: {app: web}
+    template:
+      metadata:
+        labels: {app: web}
+      spec:
+        containers:
+        - name: web
+          image: 'registry.example.com/web:1'
+          env:
+          - {name: LOG_LEVEL, value: debug}
+";
+
+fn resource_list(items: &str, function_config: &str) -> String {
+    let items = if items.is_empty() {
+        "items: []\n".to_owned()
+    } else {
+        format!("items:\n{items}")
+    };
+    format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n{items}{function_config}")
+}
+
+/// An EnvironmentPolicy functionConfig with `spec` given as indented YAML lines.
+fn policy(spec: &str) -> String {
+    let spec: String = spec.lines().map(|l| format!("    {l}\n")).collect();
+    format!(
+        "functionConfig:\n  apiVersion: envpolicy.dev/v1alpha1\n  kind: EnvironmentPolicy\n  metadata:\n    name: bad\n  spec:\n{spec}"
+    )
+}
+
+const DEV: &str = "functionConfig:\n  apiVersion: envpolicy.dev/v1alpha1\n  kind: EnvironmentPolicy\n  metadata:\n    name: dev\n  spec:\n    environment: dev\n";
+
+// ---------------------------------------------------------------------------------------------
+// Input that is not YAML, or not a ResourceList: nothing on stdout.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn malformed_yaml() {
+    let input = resource_list(
+        "- apiVersion: v1\n  kind: [unclosed\n  metadata: {name: x}\n",
+        DEV,
+    );
+    fails_with_no_output(
+        input.as_bytes(),
+        None,
+        &["stdin is not valid YAML", "line "],
+    );
+}
+
+#[test]
+fn malformed_yaml_bad_indentation() {
+    let input =
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- a: 1\n   b: 2\n";
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+#[test]
+fn unterminated_quote() {
+    let input =
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- kind: \"ConfigMap\n";
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+#[test]
+fn alias_bomb() {
+    let mut bomb = String::from(
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: bomb}\n  data:\n    a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..10 {
+        let p = i - 1;
+        let refs = vec![format!("*a{p}"); 10].join(", ");
+        bomb.push_str(&format!("    a{i}: &a{i} [{refs}]\n"));
+    }
+    let started = Instant::now();
+    fails_with_no_output(bomb.as_bytes(), None, &["alias bomb"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the bomb took {:?} to refuse",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn unknown_alias() {
+    let input = resource_list("- *nowhere\n", DEV);
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+#[test]
+fn nesting_10000_deep_flow() {
+    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+    let input = resource_list(
+        &format!("- apiVersion: v1\n  kind: ConfigMap\n  data: {deep}\n"),
+        DEV,
+    );
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+#[test]
+fn nesting_10000_deep_flow_maps() {
+    let deep = "{a: ".repeat(10_000) + "x" + &"}".repeat(10_000);
+    let input = resource_list(
+        &format!("- apiVersion: v1\n  kind: ConfigMap\n  data: {deep}\n"),
+        DEV,
+    );
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+#[test]
+fn nesting_10000_deep_block() {
+    let mut input = resource_list("- apiVersion: v1\n  kind: ConfigMap\n  data:\n", "");
+    for depth in 0..10_000 {
+        input.push_str(&" ".repeat(4 + depth * 2));
+        input.push_str("k:\n");
+    }
+    fails_with_no_output(
+        input.as_bytes(),
+        None,
+        &["stdin is not valid YAML", "nesting"],
+    );
+}
+
+#[test]
+fn nesting_10000_deep_block_sequences() {
+    let mut input = resource_list("- apiVersion: v1\n  kind: ConfigMap\n  data:\n", "");
+    for depth in 0..10_000 {
+        input.push_str(&" ".repeat(4 + depth * 2));
+        input.push_str("-\n");
+    }
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+/// Deep but legitimate: 150 levels inside an item (a big CRD) is read and passed through.
+#[test]
+fn nesting_150_deep_passes_through() {
+    let deep = "[".repeat(150) + &"]".repeat(150);
+    let input = resource_list(
+        &format!(
+            "- apiVersion: example.com/v1\n  kind: Deep\n  metadata: {{name: d}}\n  spec: {deep}\n"
+        ),
+        DEV,
+    );
+    let run = run_with(input.as_bytes(), None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains(&deep), "{}", truncate(&run.stdout));
+}
+
+#[test]
+fn invalid_utf8() {
+    let mut input = resource_list(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: \"",
+        "",
+    )
+    .into_bytes();
+    input.extend_from_slice(b"caf\xe9\"}\n");
+    fails_with_no_output(&input, None, &["not valid UTF-8"]);
+}
+
+#[test]
+fn invalid_utf8_in_plugin_mode() {
+    fails_with_no_output(
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \xff}\n",
+        Some("apiVersion: envpolicy.dev/v1alpha1\nkind: EnvironmentPolicy\nspec: {environment: dev}\n"),
+        &["not valid UTF-8"],
+    );
+}
+
+#[test]
+fn nul_byte_raw() {
+    let input = resource_list(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a\0b}\n",
+        DEV,
+    );
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+#[test]
+fn nul_byte_inside_quotes() {
+    let input = resource_list(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: \"a\0b\"}\n",
+        DEV,
+    );
+    fails_with_no_output(input.as_bytes(), None, &["stdin is not valid YAML"]);
+}
+
+/// The escaped form is a legitimate string and passes through.
+#[test]
+fn escaped_nul_passes_through() {
+    let input = resource_list(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n  data: {k: \"a\\0b\"}\n",
+        DEV,
+    );
+    let run = run_with(input.as_bytes(), None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("data: {k: \"a\\0b\"}"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn duplicate_keys() {
+    let input = resource_list(
+        &DEPLOYMENT.replace("    replicas: 2\n", "    replicas: 2\n    replicas: 3\n"),
+        DEV,
+    );
+    fails_with_no_output(input.as_bytes(), None, &["duplicate key \"replicas\""]);
+}
+
+#[test]
+fn duplicate_keys_differently_quoted() {
+    let input = resource_list(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: x}\n  data: {a: 1, 'a': 2}\n",
+        DEV,
+    );
+    fails_with_no_output(input.as_bytes(), None, &["duplicate key \"a\""]);
+}
+
+#[test]
+fn duplicate_keys_in_the_function_config() {
+    let input = resource_list("", &policy("environment: dev\nenvironment: prod"));
+    fails_with_no_output(input.as_bytes(), None, &["duplicate key \"environment\""]);
+}
+
+#[test]
+fn several_documents_where_one_resource_list_was_expected() {
+    let input = format!(
+        "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: stray}}\n",
+        resource_list(DEPLOYMENT, DEV)
+    );
+    fails_with_no_output(
+        input.as_bytes(),
+        None,
+        &["2 YAML documents", "expected exactly one ResourceList"],
+    );
+}
+
+#[test]
+fn two_resource_lists() {
+    let one = resource_list(DEPLOYMENT, DEV);
+    let input = format!("{one}---\n{one}");
+    fails_with_no_output(input.as_bytes(), None, &["2 YAML documents"]);
+}
+
+#[test]
+fn a_stream_without_a_resource_list_and_no_config_file() {
+    fails_with_no_output(
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+        None,
+        &["not a ResourceList", "no config file"],
+    );
+}
+
+#[test]
+fn items_not_a_list() {
+    let input = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: {a: b}\n";
+    fails_with_no_output(input.as_bytes(), None, &["items: must be a list"]);
+}
+
+#[test]
+fn items_a_scalar() {
+    let input = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: everything\n";
+    fails_with_no_output(input.as_bytes(), None, &["items: must be a list"]);
+}
+
+#[test]
+fn no_items_field() {
+    let input = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\n{DEV}");
+    fails_with_no_output(input.as_bytes(), None, &["no items field"]);
+}
+
+#[test]
+fn empty_stdin() {
+    fails_with_no_output(b"", None, &["no config file"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A readable ResourceList with a bad item: the error comes back as a result.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn item_without_kind() {
+    let input = resource_list(
+        &format!("{DEPLOYMENT}- apiVersion: v1\n  metadata:\n    name: orphan\n"),
+        DEV,
+    );
+    fails_with_error_result(&input, &["items[1]", "has no kind", "orphan"]);
+}
+
+#[test]
+fn item_not_a_mapping() {
+    let input = resource_list(&format!("{DEPLOYMENT}- just a string\n"), DEV);
+    fails_with_error_result(&input, &["items[1]", "is not a mapping"]);
+}
+
+#[test]
+fn workload_without_spec_selector() {
+    let input = resource_list(
+        &DEPLOYMENT.replace("    selector:\n      matchLabels: {app: web}\n", ""),
+        DEV,
+    );
+    fails_with_error_result(
+        &input,
+        &["Deployment shop/web", "spec.selector", "is missing"],
+    );
+}
+
+#[test]
+fn workload_with_an_empty_selector() {
+    let input = resource_list(
+        &DEPLOYMENT.replace("      matchLabels: {app: web}\n", "      matchLabels: {}\n"),
+        DEV,
+    );
+    fails_with_error_result(&input, &["spec.selector", "is empty"]);
+}
+
+#[test]
+fn container_list_not_a_list() {
+    let input = resource_list(
+        &DEPLOYMENT.replace(
+            "        containers:\n        - name: web\n",
+            "        containers:\n          name: web\n",
+        ),
+        DEV,
+    );
+    let input = input.replace(
+        "          env:\n          - {name: LOG_LEVEL, value: debug}\n",
+        "",
+    );
+    fails_with_error_result(
+        &input,
+        &[
+            "Deployment shop/web",
+            "spec.template.spec.containers",
+            "expected a sequence",
+        ],
+    );
+}
+
+#[test]
+fn replicas_not_a_number_in_a_workload() {
+    let input = resource_list(&DEPLOYMENT.replace("replicas: 2", "replicas: two"), DEV);
+    fails_with_error_result(&input, &["spec.replicas", "not a whole number"]);
+}
+
+#[test]
+fn config_map_data_not_strings() {
+    let input = resource_list(
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: c}\n  data:\n    nested: {a: b}\n",
+        DEV,
+    );
+    fails_with_error_result(&input, &["ConfigMap c", "data.nested"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad configuration: the error names the field.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn no_function_config() {
+    fails_with_error_result(&resource_list(DEPLOYMENT, ""), &["no configuration"]);
+}
+
+#[test]
+fn function_config_of_an_unknown_kind() {
+    let config = "functionConfig:\n  apiVersion: example.com/v1\n  kind: SomethingElse\n  metadata:\n    name: x\n  spec: {environment: dev}\n";
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, config),
+        &["SomethingElse", "is not supported", "EnvironmentPolicy"],
+    );
+}
+
+#[test]
+fn function_config_of_another_version() {
+    let config = "functionConfig:\n  apiVersion: envpolicy.dev/v1beta1\n  kind: EnvironmentPolicy\n  metadata:\n    name: future\n  spec: {environment: dev}\n";
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, config),
+        &[
+            "envpolicy.dev/v1beta1 is not supported",
+            "envpolicy.dev/v1alpha1",
+        ],
+    );
+}
+
+#[test]
+fn function_config_not_a_mapping() {
+    let config = "functionConfig: [environment, dev]\n";
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, config),
+        &["functionConfig must be an object"],
+    );
+}
+
+/// Every config field with a value of the wrong type: the message names the field's path.
+#[test]
+fn every_config_field_with_a_wrong_type() {
+    let table: &[(&str, &str)] = &[
+        ("environment: [dev]", "spec.environment"),
+        ("environment: 5", "spec.environment"),
+        ("selector: {kinds: Deployment}", "spec.selector.kinds"),
+        ("selector: {names: {web: true}}", "spec.selector.names"),
+        ("selector: {namespaces: 3}", "spec.selector.namespaces"),
+        (
+            "selector: {matchLabels: [app, web]}",
+            "spec.selector.matchLabels",
+        ),
+        (
+            "selector: {matchLabels: {app: {nested: x}}}",
+            "spec.selector.matchLabels.app",
+        ),
+        ("selector: web", "spec.selector"),
+        ("replicas: three", "spec.replicas"),
+        ("replicas: 1.5", "spec.replicas"),
+        ("replicas: 99999999999", "spec.replicas"),
+        ("replicas: yes", "spec.replicas"),
+        ("resources: {requests: 100m}", "spec.resources.requests"),
+        (
+            "resources: {limits: {cpu: [1]}}",
+            "spec.resources.limits.cpu",
+        ),
+        (
+            "resources: {limits: {cpu: lots}}",
+            "spec.resources.limits.cpu",
+        ),
+        (
+            "resources: {requests: {cpus: 1}}",
+            "spec.resources.requests",
+        ),
+        ("antiAffinity: {mode: 3}", "spec.antiAffinity.mode"),
+        ("antiAffinity: {mode: [required]}", "spec.antiAffinity.mode"),
+        (
+            "antiAffinity: {mode: required, topologyKey: [zone]}",
+            "spec.antiAffinity.topologyKey",
+        ),
+        (
+            "antiAffinity: {mode: preferred, weight: heavy}",
+            "spec.antiAffinity.weight",
+        ),
+        ("antiAffinity: required", "spec.antiAffinity"),
+        ("logLevel: {level: {name: debug}}", "spec.logLevel.level"),
+        (
+            "logLevel: {level: debug, configMapKeys: log-level}",
+            "spec.logLevel.configMapKeys",
+        ),
+        (
+            "logLevel: {level: debug, envVars: 1}",
+            "spec.logLevel.envVars",
+        ),
+        (
+            "logLevel: {level: debug, envVars: [[LOG_LEVEL]]}",
+            "spec.logLevel.envVars[0]",
+        ),
+        ("logLevel: debug", "spec.logLevel"),
+        (
+            "autoscaling: {enabled: maybe, maxReplicas: 3}",
+            "spec.autoscaling.enabled",
+        ),
+        (
+            "autoscaling: {enabled: true, minReplicas: two, maxReplicas: 3}",
+            "spec.autoscaling.minReplicas",
+        ),
+        (
+            "autoscaling: {enabled: true, maxReplicas: 1.5}",
+            "spec.autoscaling.maxReplicas",
+        ),
+        (
+            "autoscaling: {enabled: true, maxReplicas: 3, cpuUtilization: 80%}",
+            "spec.autoscaling.cpuUtilization",
+        ),
+        (
+            "autoscaling: {enabled: true, maxReplicas: 3, memoryUtilization: [80]}",
+            "spec.autoscaling.memoryUtilization",
+        ),
+        ("autoscaling: true", "spec.autoscaling"),
+        ("overrides: {replicas: 2}", "spec.overrides"),
+        ("overrides: [web]", "spec.overrides[0]"),
+        (
+            "overrides:\n- selector: web\n  replicas: 2",
+            "spec.overrides[0].selector",
+        ),
+        (
+            "overrides:\n- selector: {names: web}\n  replicas: 2",
+            "spec.overrides[0].selector.names",
+        ),
+        ("overrides:\n- replicas: many", "spec.overrides[0].replicas"),
+        ("environment: dev\nunknownField: 1", "spec.unknownField"),
+    ];
+    let mut failures = Vec::new();
+    for (spec, path) in table {
+        let input = resource_list(DEPLOYMENT, &policy(spec));
+        let result = std::panic::catch_unwind(|| {
+            fails_with_error_result(&input, &[path]);
+        });
+        if result.is_err() {
+            failures.push(format!("{spec:?} (expected {path})"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed (see the panics above):\n{}",
+        failures.len(),
+        table.len(),
+        failures.join("\n")
+    );
+}
+
+/// serde's derived `Deserialize` for structs also accepts a sequence, read positionally, and
+/// `serde_json::Value` feeds it one: `resources: [{cpu: 500m}]` sets `requests.cpu`,
+/// `antiAffinity: [required]` sets the mode, `autoscaling: [true, 2, 4]` enables an HPA,
+/// `selector: [[StatefulSet]]` silently deselects every Deployment, and `spec: [prod]` is
+/// `environment: prod`. Each should be an error naming the field, like `resources: 5` is.
+#[test]
+#[ignore = "bug: config objects written as YAML lists are accepted and read positionally"]
+fn bug_config_objects_written_as_lists_are_read_positionally() {
+    let table: &[(&str, &str)] = &[
+        ("resources: []", "spec.resources"),
+        ("resources: [{cpu: 500m}]", "spec.resources"),
+        ("antiAffinity: [required]", "spec.antiAffinity"),
+        ("logLevel: [debug]", "spec.logLevel"),
+        ("autoscaling: [true, 2, 4]", "spec.autoscaling"),
+        ("selector: [[StatefulSet]]", "spec.selector"),
+        ("overrides: [[[web]], 2]", "spec.overrides[0]"),
+    ];
+    for (spec, path) in table {
+        fails_with_error_result(&resource_list(DEPLOYMENT, &policy(spec)), &[path]);
+    }
+    let whole_spec = "functionConfig:\n  apiVersion: envpolicy.dev/v1alpha1\n  kind: EnvironmentPolicy\n  metadata:\n    name: x\n  spec: [prod]\n";
+    fails_with_error_result(&resource_list(DEPLOYMENT, whole_spec), &["spec"]);
+}
+
+/// The same through kpt's ConfigMap form, where every value is a string.
+#[test]
+fn config_map_fields_with_a_wrong_type() {
+    let table: &[(&str, &str)] = &[
+        ("replicas: three", "data.replicas"),
+        ("replicas: '-1'", "data.replicas"),
+        ("autoscaling.enabled: maybe", "data.autoscaling.enabled"),
+        (
+            "autoscaling.maxReplicas: '1.5'",
+            "data.autoscaling.maxReplicas",
+        ),
+        ("antiAffinity.weight: heavy", "data.antiAffinity.weight"),
+        ("antiAffinity.mode: sometimes", "data.antiAffinity.mode"),
+        ("resources.limits.cpu: lots", "data.resources.limits.cpu"),
+        ("replica: '3'", "data.replica"),
+        ("overrides: x", "data.overrides"),
+        ("environment: {nested: x}", "data.environment"),
+    ];
+    let mut failures = Vec::new();
+    for (data, path) in table {
+        let config = format!(
+            "functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: function-input\n  data:\n    environment: dev\n    {data}\n"
+        );
+        // `environment` twice is a duplicate key; the table's own environment replaces it.
+        let config = if data.starts_with("environment:") {
+            config.replace("    environment: dev\n", "")
+        } else {
+            config
+        };
+        let input = resource_list(DEPLOYMENT, &config);
+        if std::panic::catch_unwind(|| {
+            fails_with_error_result(&input, &[path]);
+        })
+        .is_err()
+        {
+            failures.push(format!("{data:?} (expected {path})"));
+        }
+    }
+    assert!(failures.is_empty(), "failed:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn negative_replicas() {
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy("replicas: -1")),
+        &["spec.replicas", "must be at least 1, got -1"],
+    );
+}
+
+#[test]
+fn zero_replicas() {
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy("replicas: 0")),
+        &["spec.replicas", "must be at least 1, got 0"],
+    );
+}
+
+#[test]
+fn zero_and_negative_autoscaling_bounds() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("autoscaling: {enabled: true, minReplicas: 0, maxReplicas: 3}"),
+        ),
+        &["spec.autoscaling.minReplicas", "must be at least 1"],
+    );
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("autoscaling: {enabled: true, maxReplicas: -2}"),
+        ),
+        &["spec.autoscaling.maxReplicas", "must be at least 1"],
+    );
+}
+
+#[test]
+fn min_replicas_above_max_replicas() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("autoscaling: {enabled: true, minReplicas: 5, maxReplicas: 2}"),
+        ),
+        &["spec.autoscaling", "minReplicas 5 is above maxReplicas 2"],
+    );
+}
+
+#[test]
+fn min_replicas_above_the_preset_max_replicas() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("environment: prod\nautoscaling: {minReplicas: 20}"),
+        ),
+        &["minReplicas 20 is above maxReplicas 10"],
+    );
+}
+
+#[test]
+fn min_above_max_only_for_some_workloads() {
+    let spec = "environment: prod\noverrides:\n- selector: {names: [web]}\n  autoscaling: {maxReplicas: 2}";
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy(spec)),
+        &[
+            "minReplicas 3 is above maxReplicas 2",
+            "Deployment shop/web",
+        ],
+    );
+}
+
+#[test]
+fn utilization_out_of_range() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("autoscaling: {enabled: true, maxReplicas: 3, cpuUtilization: 5000}"),
+        ),
+        &[
+            "spec.autoscaling.cpuUtilization",
+            "must be between 0 and 1000",
+        ],
+    );
+}
+
+#[test]
+fn replicas_and_autoscaling_in_one_layer() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("replicas: 3\nautoscaling: {enabled: true, maxReplicas: 5}"),
+        ),
+        &["spec.replicas and spec.autoscaling.enabled"],
+    );
+}
+
+#[test]
+fn an_anti_affinity_mode_that_does_not_exist() {
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy("antiAffinity: {mode: sometimes}")),
+        &["spec.antiAffinity.mode", "unknown variant `sometimes`"],
+    );
+}
+
+#[test]
+fn an_anti_affinity_mode_in_the_wrong_case() {
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy("antiAffinity: {mode: Required}")),
+        &["spec.antiAffinity.mode", "Required"],
+    );
+}
+
+#[test]
+fn anti_affinity_weight_out_of_range() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("antiAffinity: {mode: preferred, weight: 101}"),
+        ),
+        &["spec.antiAffinity.weight", "between 1 and 100"],
+    );
+}
+
+#[test]
+fn a_selector_with_an_empty_names_list() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("environment: dev\nselector: {names: []}"),
+        ),
+        &["spec.selector.names", "an empty list selects nothing"],
+    );
+}
+
+#[test]
+fn a_selector_with_an_unsupported_kind() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("environment: dev\nselector: {kinds: [DaemonSet]}"),
+        ),
+        &[
+            "spec.selector.kinds[0]",
+            "DaemonSet",
+            "supported kinds: Deployment, StatefulSet",
+        ],
+    );
+}
+
+#[test]
+fn a_selector_kind_in_the_wrong_case() {
+    fails_with_error_result(
+        &resource_list(
+            DEPLOYMENT,
+            &policy("environment: dev\nselector: {kinds: [deployment]}"),
+        ),
+        &["spec.selector.kinds[0]", "did you mean Deployment"],
+    );
+}
+
+#[test]
+fn an_override_that_can_never_match() {
+    let spec = "environment: dev\nselector: {names: [web]}\noverrides:\n- selector: {names: [api]}\n  replicas: 2";
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy(spec)),
+        &["spec.overrides[0].selector.names", "would never apply"],
+    );
+}
+
+#[test]
+fn an_environment_in_the_wrong_case() {
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy("environment: Prod")),
+        &["spec.environment", "write prod"],
+    );
+}
+
+#[test]
+fn an_empty_environment() {
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy("environment: ''")),
+        &["spec.environment", "must not be empty"],
+    );
+}
+
+#[test]
+fn an_empty_log_level() {
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, &policy("logLevel: {level: '  '}")),
+        &["spec.logLevel.level", "must not be empty"],
+    );
+}
+
+#[test]
+fn overrides_in_a_config_map() {
+    let config = "functionConfig:\n  apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: function-input}\n  data: {environment: dev, overrides.replicas: '2'}\n";
+    fails_with_error_result(
+        &resource_list(DEPLOYMENT, config),
+        &[
+            "data.overrides.replicas",
+            "overrides cannot be given in a ConfigMap",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plugin mode: stdout stays empty on every failure.
+// ---------------------------------------------------------------------------------------------
+
+const PLUGIN_ITEMS: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    spec:\n      containers:\n      - name: web\n        image: web:1\n";
+
+#[test]
+fn plugin_mode_with_a_bad_config() {
+    fails_with_no_output(
+        PLUGIN_ITEMS.as_bytes(),
+        Some("apiVersion: envpolicy.dev/v1alpha1\nkind: EnvironmentPolicy\nmetadata: {name: bad}\nspec: {replicas: -3}\n"),
+        &["spec.replicas", "must be at least 1"],
+    );
+}
+
+#[test]
+fn plugin_mode_with_a_malformed_config_file() {
+    fails_with_no_output(
+        PLUGIN_ITEMS.as_bytes(),
+        Some("apiVersion: envpolicy.dev/v1alpha1\nkind: [EnvironmentPolicy\n"),
+        &["plugin config file is not valid YAML"],
+    );
+}
+
+#[test]
+fn plugin_mode_with_two_config_documents() {
+    fails_with_no_output(
+        PLUGIN_ITEMS.as_bytes(),
+        Some("a: 1\n---\nb: 2\n"),
+        &["holds 2 YAML documents"],
+    );
+}
+
+#[test]
+fn plugin_mode_with_a_missing_config_file() {
+    let run = {
+        let mut child = spawn(&[std::ffi::OsStr::new("/nonexistent/envpolicy-config.yaml")]);
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(PLUGIN_ITEMS.as_bytes()).expect("write");
+        drop(pipe);
+        let out = child.wait_with_output().expect("wait");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    assert_clean_failure(
+        &run,
+        &[
+            "cannot read the config file",
+            "/nonexistent/envpolicy-config.yaml",
+        ],
+    );
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn plugin_mode_with_a_bad_item() {
+    fails_with_no_output(
+        format!("{PLUGIN_ITEMS}---\napiVersion: v1\nmetadata: {{name: orphan}}\n").as_bytes(),
+        Some("apiVersion: envpolicy.dev/v1alpha1\nkind: EnvironmentPolicy\nspec: {environment: dev}\n"),
+        &["has no kind"],
+    );
+}
+
+#[test]
+fn plugin_mode_with_malformed_items() {
+    fails_with_no_output(
+        b"apiVersion: v1\nkind: [ConfigMap\n",
+        Some("apiVersion: envpolicy.dev/v1alpha1\nkind: EnvironmentPolicy\nspec: {environment: dev}\n"),
+        &["stdin is not valid YAML"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resource limits: the size cap and a closed stdout.
+// ---------------------------------------------------------------------------------------------
+
+/// Streams `total` bytes of a valid-looking YAML stream into the child's stdin, stopping
+/// quietly when the child closes it.
+fn stream_into(mut pipe: std::process::ChildStdin, total: usize) -> std::thread::JoinHandle<usize> {
+    std::thread::spawn(move || {
+        let chunk: Vec<u8> = "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: filler}\n  data: {k: 0123456789abcdef0123456789abcdef}\n"
+            .repeat(8 * 1024)
+            .into_bytes();
+        let mut written = 0;
+        let head = b"apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n";
+        if pipe.write_all(head).is_err() {
+            return 0;
+        }
+        written += head.len();
+        while written < total {
+            let n = chunk.len().min(total - written);
+            if pipe.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            written += n;
+        }
+        written
+    })
+}
+
+/// Peak resident memory of a child, from /proc, sampled until it exits.
+fn wait_measuring(mut child: std::process::Child) -> (std::process::Output, u64) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stdout.read_to_end(&mut b);
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = stderr.read_to_end(&mut b);
+        b
+    });
+    let mut peak_kib = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            if let Some(h) = hwm {
+                peak_kib = peak_kib.max(h);
+            }
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = std::process::Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    };
+    (output, peak_kib)
+}
+
+/// 512 MiB and one byte: refused after reading the cap, before parsing anything.
+#[test]
+fn input_over_the_size_cap() {
+    let cap = envpolicy::yaml::MAX_INPUT_BYTES;
+    let started = Instant::now();
+    let mut child = spawn(&[]);
+    let writer = stream_into(child.stdin.take().expect("stdin"), cap + 1);
+    let (out, peak_kib) = wait_measuring(child);
+    let written = writer.join().expect("writer");
+    let elapsed = started.elapsed();
+    eprintln!(
+        "size cap: {written} bytes streamed, refused in {elapsed:?}, peak RSS {} MiB",
+        peak_kib / 1024
+    );
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_clean_failure(&run, &["stdin is larger than 536870912 bytes"]);
+    assert!(run.stdout.is_empty(), "stdout: {}", truncate(&run.stdout));
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "refusing oversized input took {elapsed:?}"
+    );
+}
+
+/// The same stream exactly at the cap is read (and here, fails later for another reason:
+/// it has no functionConfig); what matters is that the cap is not off by one.
+#[test]
+#[ignore = "heavy: parses 512 MiB of YAML (minutes, several GiB); run by hand"]
+fn input_exactly_at_the_size_cap_is_read() {
+    let cap = envpolicy::yaml::MAX_INPUT_BYTES;
+    let mut child = spawn(&[]);
+    let writer = stream_into(child.stdin.take().expect("stdin"), cap);
+    let (out, _) = wait_measuring(child);
+    writer.join().expect("writer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("larger than"), "{stderr}");
+}
+
+/// stdout closed before the function writes: a clean failure, no panic message.
+#[test]
+fn closed_stdout_pipe() {
+    // Big enough that the output cannot fit in a pipe buffer even if it were read.
+    let items: String = (0..3000)
+        .map(|i| DEPLOYMENT.replace("name: web\n", &format!("name: web-{i}\n")))
+        .collect();
+    let input = resource_list(&items, DEV);
+    let mut child = spawn(&[]);
+    drop(child.stdout.take());
+    let mut pipe = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_clean_failure(&run, &["cannot write stdout"]);
+}
+
+/// The same in plugin mode.
+#[test]
+fn closed_stdout_pipe_in_plugin_mode() {
+    let items: Vec<String> = (0..3000)
+        .map(|i| PLUGIN_ITEMS.replace("name: web\n", &format!("name: web-{i}\n")))
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: envpolicy.dev/v1alpha1\nkind: EnvironmentPolicy\nspec: {environment: dev}\n",
+    )
+    .expect("write config");
+    let mut child = spawn(&[config.as_os_str()]);
+    drop(child.stdout.take());
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = items.join("---\n");
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_clean_failure(&run, &["cannot write stdout"]);
+}
+
+/// A closed stdin before anything was written reads as empty input.
+#[test]
+fn closed_stdin() {
+    let mut child = spawn(&[]);
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("wait");
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_clean_failure(&run, &["not a ResourceList"]);
+    assert!(run.stdout.is_empty());
+}
+
+/// Sanity for the harness: a good input succeeds, so the failures above mean something.
+#[test]
+fn a_good_input_succeeds() {
+    let run = run_with(resource_list(DEPLOYMENT, DEV).as_bytes(), None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let out = parse_stream(&run.stdout).expect("parses")[0].to_json();
+    assert_eq!(out["items"][0]["spec"]["replicas"], json!(1));
+    assert!(out["results"]
+        .as_array()
+        .is_some_and(|r| r.iter().all(|r| r["severity"] != "error")));
+}
