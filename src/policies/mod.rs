@@ -3,16 +3,25 @@
 
 mod anti_affinity;
 mod autoscaling;
+mod checks;
+mod config_hash;
+mod disruption_budget;
+mod hardening;
 mod log_level;
 mod replicas;
 mod resources;
+mod rollout;
+mod topology_spread;
 
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
-use crate::config::Effective;
+use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
+use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 
+pub use checks::{input_checks, unmatched_selectors};
+pub use config_hash::config_hash_edits;
 pub use log_level::config_map_edits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
