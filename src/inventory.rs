@@ -55,17 +55,37 @@ impl KindTraits {
     #[must_use]
     pub fn of(id: &ResourceId, custom: &[PodTemplatePath]) -> Option<KindTraits> {
         let builtin = match (id.group(), id.kind.as_str()) {
-            ("apps", "Deployment") => Some(Self::builtin(&["spec", "template"], true, RolloutKind::Deployment)),
-            ("apps", "StatefulSet") => Some(Self::builtin(&["spec", "template"], true, RolloutKind::StatefulSet)),
-            ("apps", "DaemonSet") => Some(Self::builtin(&["spec", "template"], false, RolloutKind::DaemonSet)),
-            ("batch", "Job") => Some(Self::builtin(&["spec", "template"], false, RolloutKind::None)),
-            ("batch", "CronJob") => Some(Self::builtin(&["spec", "jobTemplate", "spec", "template"], false, RolloutKind::None)),
+            ("apps", "Deployment") => Some(Self::builtin(
+                &["spec", "template"],
+                true,
+                RolloutKind::Deployment,
+            )),
+            ("apps", "StatefulSet") => Some(Self::builtin(
+                &["spec", "template"],
+                true,
+                RolloutKind::StatefulSet,
+            )),
+            ("apps", "DaemonSet") => Some(Self::builtin(
+                &["spec", "template"],
+                false,
+                RolloutKind::DaemonSet,
+            )),
+            ("batch", "Job") => Some(Self::builtin(
+                &["spec", "template"],
+                false,
+                RolloutKind::None,
+            )),
+            ("batch", "CronJob") => Some(Self::builtin(
+                &["spec", "jobTemplate", "spec", "template"],
+                false,
+                RolloutKind::None,
+            )),
             _ => None,
         };
         builtin.or_else(|| {
-            let entry = custom
-                .iter()
-                .find(|c| c.kind == id.kind && c.api_group.as_deref().is_none_or(|g| g == id.group()))?;
+            let entry = custom.iter().find(|c| {
+                c.kind == id.kind && c.api_group.as_deref().is_none_or(|g| g == id.group())
+            })?;
             Some(KindTraits {
                 template: entry.path.clone(),
                 scalable: entry.scalable,
@@ -126,7 +146,13 @@ impl Workload {
     /// The pod template (`spec.template`, `spec.jobTemplate.spec.template`, ...).
     #[must_use]
     pub fn template_path(&self) -> FieldPath {
-        FieldPath(self.traits.template.iter().map(|k| crate::edit::Seg::Key(k.clone())).collect())
+        FieldPath(
+            self.traits
+                .template
+                .iter()
+                .map(|k| crate::edit::Seg::Key(k.clone()))
+                .collect(),
+        )
     }
 
     /// The pod spec inside the template.
@@ -167,7 +193,19 @@ pub struct ConfigMap {
     pub id: ResourceId,
     /// kustomize will rename it with a content hash after transformers, so pods roll anyway.
     pub generated: bool,
+    /// Every name pods may refer to it by: kustomize's `namePrefix` renames the ConfigMap
+    /// before envpolicy runs but fixes references only afterwards, so the pods still use a
+    /// name kept in `internal.config.kubernetes.io/previousNames`.
+    pub names: Vec<String>,
     pub data: BTreeMap<String, String>,
+}
+
+impl ConfigMap {
+    /// True when a pod reference by `name` means this ConfigMap.
+    #[must_use]
+    pub fn known_as(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
 }
 
 /// A workload candidate: its view, or why it could not be read (raised only if selected).
@@ -200,24 +238,40 @@ impl Inventory {
             check_item(item, node)?;
             let id = ResourceId::of(node);
             let untouchable = is_skipped(node) || is_local_config(node);
-            inv.objects.insert((id.namespace.clone(), id.kind.clone(), id.name.clone()));
+            inv.objects
+                .insert((id.namespace.clone(), id.kind.clone(), id.name.clone()));
             if let Some(traits) = KindTraits::of(&id, custom) {
                 let view = workload(item, node, &id, traits);
                 let labels = match &view {
                     Ok(w) => w.labels.clone(),
                     Err(_) => lenient_labels(node),
                 };
-                inv.workloads.push(WorkloadEntry { id, labels, untouchable, view });
+                inv.workloads.push(WorkloadEntry {
+                    id,
+                    labels,
+                    untouchable,
+                    view,
+                });
                 continue;
             }
             match (id.group(), id.kind.as_str()) {
                 ("policy", "PodDisruptionBudget") => {
                     let spec = node.get("spec");
                     let field = |key: &str| spec.and_then(|s| s.get(key));
-                    let selector = field("selector").and_then(|n| from_node::<LabelSelector>(n).ok());
-                    let min_available = field("minAvailable").and_then(|n| from_node::<IntOrString>(n).ok());
-                    let max_unavailable = field("maxUnavailable").and_then(|n| from_node::<IntOrString>(n).ok());
-                    inv.pdbs.push(Pdb { item, id, selector, min_available, max_unavailable, skipped: untouchable });
+                    let selector =
+                        field("selector").and_then(|n| from_node::<LabelSelector>(n).ok());
+                    let min_available =
+                        field("minAvailable").and_then(|n| from_node::<IntOrString>(n).ok());
+                    let max_unavailable =
+                        field("maxUnavailable").and_then(|n| from_node::<IntOrString>(n).ok());
+                    inv.pdbs.push(Pdb {
+                        item,
+                        id,
+                        selector,
+                        min_available,
+                        max_unavailable,
+                        skipped: untouchable,
+                    });
                 }
                 ("autoscaling", "HorizontalPodAutoscaler") => {
                     let target = node
@@ -234,10 +288,17 @@ impl Inventory {
                             Some(serde_json::Value::Array(m)) => m,
                             _ => Vec::new(),
                         };
+                        let int = |key: &str| {
+                            node.get_path(&["spec", key])
+                                .and_then(|n| from_node::<i32>(n).ok())
+                        };
+                        let (min_replicas, max_replicas) = (int("minReplicas"), int("maxReplicas"));
                         inv.hpas.push(Hpa {
                             item,
                             id,
                             target,
+                            min_replicas,
+                            max_replicas,
                             metrics,
                             skipped: untouchable,
                         });
@@ -262,8 +323,30 @@ impl Inventory {
                         .into_iter()
                         .map(|(k, v)| (k, v.unwrap_or_default()))
                         .collect();
-                    let generated = crate::resource::annotation(node, "internal.config.kubernetes.io/needsHashSuffix") == Some("enabled");
-                    inv.config_maps.push(ConfigMap { item, id, generated, data });
+                    let generated = crate::resource::annotation(
+                        node,
+                        "internal.config.kubernetes.io/needsHashSuffix",
+                    ) == Some("enabled");
+                    let mut names = vec![id.name.clone()];
+                    let previous = crate::resource::annotation(
+                        node,
+                        "internal.config.kubernetes.io/previousNames",
+                    );
+                    names.extend(
+                        previous
+                            .into_iter()
+                            .flat_map(|p| p.split(','))
+                            .map(|n| n.trim().to_owned())
+                            .filter(|n| !n.is_empty()),
+                    );
+                    names.dedup();
+                    inv.config_maps.push(ConfigMap {
+                        item,
+                        id,
+                        generated,
+                        names,
+                        data,
+                    });
                 }
                 _ => {}
             }
@@ -280,13 +363,22 @@ impl Inventory {
             .iter()
             .filter(same_ns)
             .find(|p| p.selector.as_ref() == Some(&w.selector))
-            .or_else(|| self.pdbs.iter().filter(same_ns).find(|p| p.id.name == w.id.name))
+            .or_else(|| {
+                self.pdbs
+                    .iter()
+                    .filter(same_ns)
+                    .find(|p| p.id.name == w.id.name)
+            })
     }
 
     /// True when the input holds an object of this kind and name in this namespace.
     #[must_use]
     pub fn has_object(&self, namespace: Option<&str>, kind: &str, name: &str) -> bool {
-        self.objects.contains(&(namespace.map(str::to_owned), kind.to_owned(), name.to_owned()))
+        self.objects.contains(&(
+            namespace.map(str::to_owned),
+            kind.to_owned(),
+            name.to_owned(),
+        ))
     }
 
     /// The HPA that scales this workload, if any.
@@ -327,8 +419,17 @@ fn check_item(item: usize, node: &Node<'_>) -> Result<(), InputError> {
     Ok(())
 }
 
-fn workload(item: usize, node: &Node<'_>, id: &ResourceId, traits: KindTraits) -> Result<Workload, InputError> {
-    let fail = |path: &str, message: String| InputError { resource: Some(Box::new(id.clone())), path: path.to_owned(), message };
+fn workload(
+    item: usize,
+    node: &Node<'_>,
+    id: &ResourceId,
+    traits: KindTraits,
+) -> Result<Workload, InputError> {
+    let fail = |path: &str, message: String| InputError {
+        resource: Some(Box::new(id.clone())),
+        path: path.to_owned(),
+        message,
+    };
     let labels: BTreeMap<String, String> = match node.get_path(&["metadata", "labels"]) {
         Some(n) => from_node::<Option<BTreeMap<String, String>>>(n)
             .map_err(|e| fail("metadata.labels", e.to_string()))?
@@ -336,11 +437,19 @@ fn workload(item: usize, node: &Node<'_>, id: &ResourceId, traits: KindTraits) -
         None => BTreeMap::new(),
     };
     let selector: LabelSelector = match node.get_path(&["spec", "selector"]) {
-        Some(n) => from_node::<Option<LabelSelector>>(n).map_err(|e| fail("spec.selector", e.to_string()))?.unwrap_or_default(),
+        Some(n) => from_node::<Option<LabelSelector>>(n)
+            .map_err(|e| fail("spec.selector", e.to_string()))?
+            .unwrap_or_default(),
         None => LabelSelector::default(),
     };
-    let empty = selector.match_labels.as_ref().is_none_or(BTreeMap::is_empty)
-        && selector.match_expressions.as_ref().is_none_or(Vec::is_empty);
+    let empty = selector
+        .match_labels
+        .as_ref()
+        .is_none_or(BTreeMap::is_empty)
+        && selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(Vec::is_empty);
     if empty && (traits.scalable || traits.spreads) {
         let message = "is missing or empty; envpolicy derives anti-affinity, spread, HPA and PDB selectors from it";
         return Err(fail("spec.selector", message.into()));
@@ -348,18 +457,36 @@ fn workload(item: usize, node: &Node<'_>, id: &ResourceId, traits: KindTraits) -
     let template_keys: Vec<&str> = traits.template.iter().map(String::as_str).collect();
     let template_path = template_keys.join(".");
     let template: PodTemplateSpec = match node.get_path(&template_keys) {
-        Some(n) => from_node(n).map_err(|e| fail(&format!("{template_path}.{}", e.path), e.message))?,
+        Some(n) => {
+            from_node(n).map_err(|e| fail(&format!("{template_path}.{}", e.path), e.message))?
+        }
         None => return Err(fail(&template_path, "is missing".into())),
     };
-    let pod = template.spec.ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
+    let pod = template
+        .spec
+        .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
     let replicas = match node.get_path(&["spec", "replicas"]) {
         Some(Node::Scalar(s)) if s.is_null() => None,
-        Some(n) => Some(from_node::<i32>(n).map_err(|_| fail("spec.replicas", format!("{:?} is not a whole number", n.as_str().unwrap_or("(a collection)"))))?),
+        Some(n) => Some(from_node::<i32>(n).map_err(|_| {
+            fail(
+                "spec.replicas",
+                format!(
+                    "{:?} is not a whole number",
+                    n.as_str().unwrap_or("(a collection)")
+                ),
+            )
+        })?),
         None => None,
     };
     let config_maps = consumed_config_maps(&pod);
-    let strategy_key = if traits.rollout == RolloutKind::Deployment { "strategy" } else { "updateStrategy" };
-    let update_strategy = node.str_at(&["spec", strategy_key, "type"]).map(str::to_owned);
+    let strategy_key = if traits.rollout == RolloutKind::Deployment {
+        "strategy"
+    } else {
+        "updateStrategy"
+    };
+    let update_strategy = node
+        .str_at(&["spec", strategy_key, "type"])
+        .map(str::to_owned);
     Ok(Workload {
         item,
         id: id.clone(),
@@ -370,7 +497,8 @@ fn workload(item: usize, node: &Node<'_>, id: &ResourceId, traits: KindTraits) -
         update_strategy,
         pod,
         file: file_of(node).map(|(p, _)| p),
-        package_path: crate::resource::annotation(node, crate::resource::PACKAGE_PATH_ANNOTATION).map(str::to_owned),
+        package_path: crate::resource::annotation(node, crate::resource::PACKAGE_PATH_ANNOTATION)
+            .map(str::to_owned),
         config_maps,
     })
 }

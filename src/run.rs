@@ -19,7 +19,11 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
         inventory: &inventory,
         kubernetes_version: policy.kubernetes_version(),
         capacity: policy.capacity(),
-        check: if policy.strict() && production { Severity::Error } else { Severity::Warning },
+        check: if policy.strict() && production {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
         production,
     };
     let (selected, override_hits) = select(&inventory, policy)?;
@@ -29,7 +33,12 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
     }
     plan.extend(policies::config_map_edits(&selected, &inventory));
     plan.extend(policies::input_checks(&selected, &ctx));
-    plan.findings.extend(policies::unmatched_selectors(policy.strict(), !selected.is_empty(), &override_hits, "spec"));
+    plan.findings.extend(policies::unmatched_selectors(
+        policy.strict(),
+        !selected.is_empty(),
+        &override_hits,
+        "spec",
+    ));
 
     let (mut reports, changed) = apply_edits(&mut items, &plan)?;
     // Hashes are of the ConfigMaps as edited, so this pass comes after the first.
@@ -43,17 +52,30 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
 }
 
 fn meta(entry: &WorkloadEntry) -> WorkloadMeta<'_> {
-    WorkloadMeta { kind: &entry.id.kind, name: &entry.id.name, namespace: entry.id.namespace.as_deref(), labels: &entry.labels }
+    WorkloadMeta {
+        kind: &entry.id.kind,
+        name: &entry.id.name,
+        namespace: entry.id.namespace.as_deref(),
+        labels: &entry.labels,
+    }
 }
 
 /// The workloads the policy selects, each with its effective settings, and how many workloads
 /// each override matched. A selected workload whose view could not be read is an error: its
 /// problem is named, never silently passed over.
-fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Vec<(&'i Workload, Effective)>, Vec<usize>)> {
+/// Selected workloads with their settings.
+type Selection<'i> = Vec<(&'i Workload, Effective)>;
+
+fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i>, Vec<usize>)> {
     let mut selected = Vec::new();
     let mut override_hits = vec![0; policy.override_count()];
     for entry in inventory.workloads.iter().filter(|e| !e.untouchable) {
-        let Some(settings) = policy.settings_for(&meta(entry)).map_err(|e| anyhow!("{}: {e}", entry.id))? else { continue };
+        let Some(settings) = policy
+            .settings_for(&meta(entry))
+            .map_err(|e| anyhow!("{}: {e}", entry.id))?
+        else {
+            continue;
+        };
         for i in policy.matching_overrides(&meta(entry)) {
             if let Some(hits) = override_hits.get_mut(i) {
                 *hits += 1;
@@ -87,7 +109,9 @@ fn apply_edits(items: &mut [Node<'_>], plan: &Plan) -> Result<(Vec<Report>, Vec<
     let mut reports = Vec::new();
     let mut changed = Vec::new();
     for (item, edit) in &plan.edits {
-        let node = items.get_mut(*item).ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
+        let node = items
+            .get_mut(*item)
+            .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
         let id = ResourceId::of(node);
         let applied = apply(node, edit).map_err(|e| anyhow!("{id}: {e}"))?;
         if let Some(applied) = applied {
@@ -98,7 +122,11 @@ fn apply_edits(items: &mut [Node<'_>], plan: &Plan) -> Result<(Vec<Report>, Vec<
                 severity: Severity::Info,
                 message: edit.message.clone(),
                 resource: Some(id),
-                field: Some(FieldReport { path: edit.path.to_string(), current: applied.current, proposed: applied.proposed }),
+                field: Some(FieldReport {
+                    path: edit.path.to_string(),
+                    current: applied.current,
+                    proposed: applied.proposed,
+                }),
                 file: file_of(node),
             });
         }
@@ -115,7 +143,11 @@ fn findings(items: &[Node<'_>], plan: &Plan) -> Vec<Report> {
                 severity: finding.severity,
                 message: finding.message.clone(),
                 resource: node.map(ResourceId::of),
-                field: finding.path.as_ref().map(|p| FieldReport { path: p.to_string(), current: None, proposed: None }),
+                field: finding.path.as_ref().map(|p| FieldReport {
+                    path: p.to_string(),
+                    current: None,
+                    proposed: None,
+                }),
                 file: node.and_then(file_of),
             }
         })
@@ -123,7 +155,10 @@ fn findings(items: &[Node<'_>], plan: &Plan) -> Vec<Report> {
 }
 
 /// Inserts new objects right after the item they were made for, in a stable order.
-fn insert_creates<'a>(items: Vec<Node<'a>>, mut creates: Vec<Create>) -> (Vec<Node<'a>>, Vec<Report>) {
+fn insert_creates<'a>(
+    items: Vec<Node<'a>>,
+    mut creates: Vec<Create>,
+) -> (Vec<Node<'a>>, Vec<Report>) {
     if creates.is_empty() {
         return (items, Vec::new());
     }
@@ -135,7 +170,13 @@ fn insert_creates<'a>(items: Vec<Node<'a>>, mut creates: Vec<Create>) -> (Vec<No
         out.push(node);
         while let Some(create) = creates.next_if(|c| c.after == i) {
             let object = Node::from_json(&create.object);
-            reports.push(Report { severity: Severity::Info, message: create.message, resource: Some(ResourceId::of(&object)), field: None, file: file_of(&object) });
+            reports.push(Report {
+                severity: Severity::Info,
+                message: create.message,
+                resource: Some(ResourceId::of(&object)),
+                field: None,
+                file: file_of(&object),
+            });
             out.push(object);
         }
     }

@@ -19,6 +19,12 @@ enum Conversion {
     Boolean,
     /// Comma-separated; an empty value is an empty list.
     List,
+    /// A whole number becomes a number (`1`), anything else stays a string (`"25%"`) for the
+    /// spec parser to accept or reject.
+    IntOrPercent,
+    /// Text; but an unquoted YAML number is passed through as a number, so the spec parser
+    /// can say to quote it (an unquoted `1.30` arrives here as 1.3, a different version).
+    Version,
 }
 
 /// Map-valued fields: the rest of the key after the prefix is one map key, dots and all
@@ -47,7 +53,24 @@ const LEAF_FIELDS: &[(&str, Conversion)] = &[
     ("autoscaling.maxReplicas", Conversion::WholeNumber),
     ("autoscaling.cpuUtilization", Conversion::WholeNumber),
     ("autoscaling.memoryUtilization", Conversion::WholeNumber),
+    ("kubernetesVersion", Conversion::Version),
+    ("strict", Conversion::Boolean),
+    ("capacity.nodes", Conversion::WholeNumber),
+    ("capacity.zones", Conversion::WholeNumber),
+    ("disruptionBudget.enabled", Conversion::Boolean),
+    ("disruptionBudget.minAvailable", Conversion::IntOrPercent),
+    ("disruptionBudget.maxUnavailable", Conversion::IntOrPercent),
+    ("rollout.maxSurge", Conversion::IntOrPercent),
+    ("rollout.maxUnavailable", Conversion::IntOrPercent),
+    ("topologySpread.enabled", Conversion::Boolean),
+    ("topologySpread.topologyKey", Conversion::Text),
+    ("topologySpread.maxSkew", Conversion::WholeNumber),
+    ("topologySpread.whenUnsatisfiable", Conversion::Text),
+    ("securityContext", Conversion::Text),
 ];
+
+/// Spec fields that are lists of objects: no `key=value` form can express them.
+const ENVIRONMENT_POLICY_ONLY: &[&str] = &["overrides", "podTemplatePaths"];
 
 /// Converts a `v1` ConfigMap functionConfig into the spec JSON it stands for. An absent or
 /// empty `data` (kpt's `function-input` placeholder) is the "no configuration" error.
@@ -71,11 +94,19 @@ pub(super) fn spec_from_configmap(configmap: &Map<String, Value>) -> Result<Valu
     let mut spec = Map::new();
     for (key, value) in data {
         let path = join_path("data", key);
-        if key == "overrides" || key.starts_with("overrides.") || key.starts_with("overrides[") {
+        if let Some(field) = ENVIRONMENT_POLICY_ONLY.iter().find(|field| {
+            key.strip_prefix(**field)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        }) {
             return Err(ConfigError::invalid(
                 path,
-                "overrides cannot be given in a ConfigMap; use an EnvironmentPolicy functionConfig",
+                format!("{field} cannot be given in a ConfigMap; use an EnvironmentPolicy functionConfig"),
             ));
+        }
+        let (segments, conversion) = split_key(key, &path)?;
+        if let (Some(Conversion::Version), Value::Number(_)) = (conversion, value) {
+            insert(&mut spec, &segments, value.clone(), &path)?;
+            continue;
         }
         let text = match value {
             Value::String(text) => text.clone(),
@@ -92,7 +123,6 @@ pub(super) fn spec_from_configmap(configmap: &Map<String, Value>) -> Result<Valu
                 ))
             }
         };
-        let (segments, conversion) = split_key(key, &path)?;
         let converted = convert(&text, conversion, &path)?;
         insert(&mut spec, &segments, converted, &path)?;
     }
@@ -132,7 +162,11 @@ fn convert(text: &str, conversion: Option<Conversion>, path: &str) -> Result<Val
     let trimmed = text.trim();
     Ok(match conversion {
         None => Value::String(text.to_string()),
-        Some(Conversion::Text) => Value::String(trimmed.to_string()),
+        Some(Conversion::Text | Conversion::Version) => Value::String(trimmed.to_string()),
+        Some(Conversion::IntOrPercent) => match trimmed.parse::<i64>() {
+            Ok(number) => Value::from(number),
+            Err(_) => Value::String(trimmed.to_string()),
+        },
         Some(Conversion::WholeNumber) => match trimmed.parse::<i32>() {
             Ok(number) => Value::from(number),
             Err(err) => {
@@ -197,7 +231,10 @@ fn insert(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{PolicySpec, SelectorSpec};
+    use super::super::{
+        Capacity, DisruptionBudgetSpec, IntOrPercent, KubernetesVersion, PolicySpec, RolloutSpec,
+        SecurityContextMode, SelectorSpec, TopologySpreadSpec, WhenUnsatisfiable,
+    };
     use super::*;
     use serde_json::json;
 
@@ -303,6 +340,30 @@ mod tests {
                 cpu_utilization: Some(1),
                 memory_utilization: Some(1),
             }),
+            kubernetes_version: Some(KubernetesVersion::default()),
+            strict: Some(true),
+            capacity: Some(Capacity {
+                nodes: Some(1),
+                zones: Some(1),
+            }),
+            disruption_budget: Some(DisruptionBudgetSpec {
+                enabled: Some(true),
+                min_available: Some(IntOrPercent::Int(1)),
+                max_unavailable: Some(IntOrPercent::Percent(1)),
+            }),
+            rollout: Some(RolloutSpec {
+                max_surge: Some(IntOrPercent::Int(1)),
+                max_unavailable: Some(IntOrPercent::Int(1)),
+            }),
+            topology_spread: Some(TopologySpreadSpec {
+                enabled: Some(true),
+                topology_key: Some("k".into()),
+                max_skew: Some(1),
+                when_unsatisfiable: Some(WhenUnsatisfiable::ScheduleAnyway),
+            }),
+            security_context: Some(SecurityContextMode::Hardened),
+            // Lists of objects: EnvironmentPolicy only (see ENVIRONMENT_POLICY_ONLY).
+            pod_template_paths: None,
             overrides: None,
         };
         let value = serde_json::to_value(full).unwrap_or(Value::Null);
@@ -314,6 +375,82 @@ mod tests {
                 || MAP_FIELDS.contains(&leaf.as_str());
             assert!(known, "{leaf} cannot be set from a ConfigMap");
         }
+    }
+
+    #[test]
+    fn converts_the_cluster_and_workload_fields() {
+        let spec = spec_from_configmap(&configmap(json!({
+            "kubernetesVersion": "1.29",
+            "strict": "true",
+            "capacity.nodes": "6",
+            "capacity.zones": 3,
+            "disruptionBudget.enabled": "true",
+            "disruptionBudget.minAvailable": "50%",
+            "rollout.maxSurge": " 2 ",
+            "rollout.maxUnavailable": "0%",
+            "topologySpread.enabled": "false",
+            "topologySpread.topologyKey": "kubernetes.io/hostname",
+            "topologySpread.maxSkew": "2",
+            "topologySpread.whenUnsatisfiable": "ScheduleAnyway",
+            "securityContext": "hardened",
+        })));
+        assert_eq!(
+            spec,
+            Ok(json!({
+                "kubernetesVersion": "1.29",
+                "strict": true,
+                "capacity": {"nodes": 6, "zones": 3},
+                "disruptionBudget": {"enabled": true, "minAvailable": "50%"},
+                "rollout": {"maxSurge": 2, "maxUnavailable": "0%"},
+                "topologySpread": {
+                    "enabled": false,
+                    "topologyKey": "kubernetes.io/hostname",
+                    "maxSkew": 2,
+                    "whenUnsatisfiable": "ScheduleAnyway",
+                },
+                "securityContext": "hardened",
+            }))
+        );
+    }
+
+    #[test]
+    fn int_or_percent_values_stay_strings_unless_whole_numbers() {
+        let spec = spec_from_configmap(&configmap(json!({
+            "rollout.maxSurge": "-1",
+            "rollout.maxUnavailable": "abc",
+            "disruptionBudget.maxUnavailable": 1,
+        })));
+        assert_eq!(
+            spec,
+            Ok(json!({
+                "rollout": {"maxSurge": -1, "maxUnavailable": "abc"},
+                "disruptionBudget": {"maxUnavailable": 1},
+            }))
+        );
+    }
+
+    #[test]
+    fn an_unquoted_kubernetes_version_stays_a_number() {
+        let spec = spec_from_configmap(&configmap(json!({"kubernetesVersion": 1.3})));
+        assert_eq!(spec, Ok(json!({"kubernetesVersion": 1.3})));
+    }
+
+    #[test]
+    fn pod_template_paths_need_an_environment_policy() {
+        for key in [
+            "podTemplatePaths",
+            "podTemplatePaths.kind",
+            "podTemplatePaths[0].kind",
+        ] {
+            let err = spec_from_configmap(&configmap(json!({key: "Rollout"})));
+            assert_eq!(
+                err.map_err(|e| e.to_string()),
+                Err(format!("data.{key}: podTemplatePaths cannot be given in a ConfigMap; use an EnvironmentPolicy functionConfig")),
+            );
+        }
+        // Only the field itself: a longer name is an unknown field for the spec parser.
+        let spec = spec_from_configmap(&configmap(json!({"podTemplatePathsX": "1"})));
+        assert_eq!(spec, Ok(json!({"podTemplatePathsX": "1"})));
     }
 
     fn collect_leaves(value: &Value, path: String, leaves: &mut Vec<String>) {

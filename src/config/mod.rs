@@ -16,13 +16,24 @@
 //! `resources` one by one). An explicit `replicas` switches autoscaling off from its layer on;
 //! `autoscaling.enabled: true` switches it on and drops an earlier fixed count (both in one
 //! layer is an error); the other autoscaling fields only tune the HPA and never switch it on.
+//! `disruptionBudget` and `topologySpread` are switched the same way by their `enabled`;
+//! `rollout` is configured by any layer that sets one of its fields; `securityContext` is
+//! simply the last value. A later `disruptionBudget.minAvailable` replaces an earlier
+//! `maxUnavailable` and vice versa, since a PodDisruptionBudget takes only one of them.
+//!
+//! Some fields describe the package or the cluster rather than a workload, and exist only at
+//! the top of the spec: `kubernetesVersion`, `strict`, `capacity` and `podTemplatePaths`
+//! (custom workload kinds, see [`PodTemplatePath`]). They are read through [`Policy`]'s
+//! accessors.
 //!
 //! The raw spec types ([`EnvironmentPolicy`], [`PolicySpec`], ...) are plain serde types, kept
 //! apart from [`Effective`], so a JSON schema can be derived from them.
 
 mod configmap;
+mod custom_kinds;
 mod presets;
 mod selector;
+mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,9 +41,11 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+pub use custom_kinds::{PodTemplatePath, PodTemplatePathSpec};
 pub use presets::{presets, PRESET_ENVIRONMENTS};
 use selector::Selector;
 pub use selector::SelectorSpec;
+pub use values::{IntOrPercent, KubernetesVersion, DEFAULT_KUBERNETES_VERSION};
 
 /// The only `apiVersion` of `EnvironmentPolicy` this build understands.
 pub const API_VERSION: &str = "envpolicy.dev/v1alpha1";
@@ -40,8 +53,13 @@ pub const API_VERSION: &str = "envpolicy.dev/v1alpha1";
 pub const API_GROUP: &str = "envpolicy.dev";
 /// The kind of the full-form functionConfig.
 pub const KIND: &str = "EnvironmentPolicy";
-/// Workload kinds whose pod template envpolicy knows how to edit; also the default selection.
-pub const SUPPORTED_KINDS: &[&str] = &["Deployment", "StatefulSet"];
+/// Built-in workload kinds: envpolicy knows where their pod template is. Other kinds can be
+/// declared in `spec.podTemplatePaths`.
+pub const SUPPORTED_KINDS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
+/// The built-in kinds selected when the top-level selector lists no `kinds` (together with
+/// every kind of `spec.podTemplatePaths`). DaemonSets, Jobs and CronJobs run per node or to
+/// completion, so most policies mean little for them: they are selected only when listed.
+pub const DEFAULT_KINDS: &[&str] = &["Deployment", "StatefulSet"];
 
 /// Default `antiAffinity.topologyKey`: spread replicas over nodes.
 pub const DEFAULT_TOPOLOGY_KEY: &str = "kubernetes.io/hostname";
@@ -58,6 +76,14 @@ pub const DEFAULT_MIN_REPLICAS: i32 = 1;
 pub const DEFAULT_CPU_UTILIZATION: i32 = 80;
 /// Upper bound for the utilization targets, in percent of the request.
 pub const MAX_UTILIZATION: i32 = 1000;
+/// Default `topologySpread.topologyKey`: spread replicas over zones (anti-affinity already
+/// spreads over nodes).
+pub const DEFAULT_SPREAD_TOPOLOGY_KEY: &str = "topology.kubernetes.io/zone";
+/// Default `topologySpread.maxSkew`: zones differ by at most one replica.
+pub const DEFAULT_MAX_SKEW: i32 = 1;
+/// `rollout.maxSurge` and `rollout.maxUnavailable` when the layers set only the other one:
+/// Kubernetes' own defaults for a Deployment.
+pub const DEFAULT_ROLLOUT_PERCENT: IntOrPercent = IntOrPercent::Percent(25);
 
 // ---------------------------------------------------------------------------------------------
 // Raw spec types, as written by the user.
@@ -82,9 +108,23 @@ pub struct PolicySpec {
     /// `dev`, `staging` and `prod` bring a preset; any other name is only a label.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
-    /// Which workloads the policy touches; default: every supported kind.
+    /// Which workloads the policy touches; default: Deployments, StatefulSets and the kinds of
+    /// `podTemplatePaths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<SelectorSpec>,
+    /// The cluster's Kubernetes minor version, `"1.30"` (quoted: YAML reads 1.30 as 1.3);
+    /// default [`DEFAULT_KUBERNETES_VERSION`]. Top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<KubernetesVersion>,
+    /// Default false. Top level only; what it tightens is up to the policies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    /// The cluster's size, for policies that must fit it (spreading, budgets). Top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
+    /// Custom workload kinds and where their pod template is. Top level only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_template_paths: Option<Vec<PodTemplatePathSpec>>,
     /// A fixed replica count; switches off autoscaling from earlier layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
@@ -96,6 +136,14 @@ pub struct PolicySpec {
     pub log_level: Option<LogLevelSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<AutoscalingSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<DisruptionBudgetSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_spread: Option<TopologySpreadSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<SecurityContextMode>,
     /// Refinements for subsets of the selected workloads; later entries win.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<Vec<OverrideSpec>>,
@@ -119,6 +167,14 @@ pub struct OverrideSpec {
     pub log_level: Option<LogLevelSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<AutoscalingSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<DisruptionBudgetSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_spread: Option<TopologySpreadSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<SecurityContextMode>,
 }
 
 /// Container resources, applied to every container of the pod template.
@@ -175,6 +231,60 @@ pub struct AutoscalingSpec {
     /// Target average memory utilization in percent of the request; 0 leaves the metric out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_utilization: Option<i32>,
+}
+
+/// A PodDisruptionBudget for the workload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DisruptionBudgetSpec {
+    /// The only field that switches the budget on or off; the others only tune it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// Pods that must stay up during voluntary disruptions; replaces an earlier
+    /// `maxUnavailable`. Not together with `maxUnavailable` in one layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_available: Option<IntOrPercent>,
+    /// Pods that may be down during voluntary disruptions; replaces an earlier `minAvailable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+/// The rolling-update strategy. Any layer that sets a field configures it; there is no
+/// `enabled`, since a workload always has some strategy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RolloutSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<IntOrPercent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+/// A topology spread constraint over the workload's own pods.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TopologySpreadSpec {
+    /// The only field that switches spreading on or off; the others only tune it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology_key: Option<String>,
+    /// At least 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_skew: Option<i32>,
+    /// Default: `DoNotSchedule` in `prod`, `ScheduleAnyway` elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when_unsatisfiable: Option<WhenUnsatisfiable>,
+}
+
+/// `securityContext`: whether envpolicy hardens the pod's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecurityContextMode {
+    /// Apply the hardened container security settings.
+    Hardened,
+    /// Leave containers' security contexts as they are.
+    None,
 }
 
 /// A key of `requests`/`limits`: `cpu`, `memory`, `ephemeral-storage`, `hugepages-<size>`,
@@ -333,6 +443,11 @@ pub fn is_quantity(text: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// What identifies a workload for selection.
+///
+/// There is no apiVersion: kinds are matched by name. For a kind of `spec.podTemplatePaths`
+/// that names an `apiVersion`, the caller checks the object's group with
+/// [`PodTemplatePath::matches`] before selecting it (a `Rollout` of another group is not the
+/// declared kind).
 #[derive(Debug, Clone, Copy)]
 pub struct WorkloadMeta<'a> {
     pub kind: &'a str,
@@ -361,6 +476,14 @@ pub struct Effective {
     pub log_level: Option<LogLevel>,
     /// `Some`: an HPA should own the workload's replica count.
     pub autoscaling: Option<Autoscaling>,
+    /// `Some` when enabled: a PodDisruptionBudget should cover the workload.
+    pub disruption_budget: Option<DisruptionBudget>,
+    /// `Some` when any layer sets a rollout field.
+    pub rollout: Option<Rollout>,
+    /// `Some` when enabled: a topology spread constraint over the workload's pods.
+    pub topology_spread: Option<TopologySpread>,
+    /// `securityContext: hardened`; false (`none` or unset) leaves containers alone.
+    pub hardened: bool,
 }
 
 /// Quantities per resource name, already validated; empty maps leave containers alone.
@@ -404,6 +527,61 @@ pub struct Autoscaling {
     /// `None`: the metric is left out of the HPA.
     pub cpu_utilization: Option<i32>,
     pub memory_utilization: Option<i32>,
+}
+
+/// The PodDisruptionBudget's bound. At most one field is `Some` (a PDB takes only one); both
+/// `None` means "not said": the policy code picks the default (`maxUnavailable: 1`), because
+/// a sensible default can depend on the workload's replica count.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DisruptionBudget {
+    pub min_available: Option<IntOrPercent>,
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+/// The rolling-update parameters, never both zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollout {
+    pub max_surge: IntOrPercent,
+    pub max_unavailable: IntOrPercent,
+}
+
+/// What the scheduler does with a pod that would break the spread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WhenUnsatisfiable {
+    /// Leave the pod pending: a hard guarantee, the default in `prod`.
+    DoNotSchedule,
+    /// Schedule it anyway, preferring less skewed domains.
+    ScheduleAnyway,
+}
+
+impl WhenUnsatisfiable {
+    /// The value as Kubernetes spells it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WhenUnsatisfiable::DoNotSchedule => "DoNotSchedule",
+            WhenUnsatisfiable::ScheduleAnyway => "ScheduleAnyway",
+        }
+    }
+}
+
+/// One topology spread constraint, with every default filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopologySpread {
+    pub topology_key: String,
+    pub max_skew: i32,
+    pub when_unsatisfiable: WhenUnsatisfiable,
+}
+
+/// `spec.capacity`: how big the cluster is, for policies that must not ask for more than it
+/// has (a required spread over more zones than exist leaves pods pending). `None`: unknown.
+/// Also the raw spec type: both fields are plain optional numbers, validated to be ≥ 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Capacity {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zones: Option<i32>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,6 +739,10 @@ struct Settings {
     anti_affinity: Option<AntiAffinitySpec>,
     log_level: Option<LogLevelSpec>,
     autoscaling: Option<AutoscalingSpec>,
+    disruption_budget: Option<DisruptionBudgetSpec>,
+    rollout: Option<RolloutSpec>,
+    topology_spread: Option<TopologySpreadSpec>,
+    security_context: Option<SecurityContextMode>,
 }
 
 impl Settings {
@@ -571,6 +753,10 @@ impl Settings {
             anti_affinity: spec.anti_affinity.clone(),
             log_level: spec.log_level.clone(),
             autoscaling: spec.autoscaling.clone(),
+            disruption_budget: spec.disruption_budget.clone(),
+            rollout: spec.rollout.clone(),
+            topology_spread: spec.topology_spread.clone(),
+            security_context: spec.security_context,
         }
     }
 
@@ -581,6 +767,10 @@ impl Settings {
             anti_affinity: entry.anti_affinity.clone(),
             log_level: entry.log_level.clone(),
             autoscaling: entry.autoscaling.clone(),
+            disruption_budget: entry.disruption_budget.clone(),
+            rollout: entry.rollout.clone(),
+            topology_spread: entry.topology_spread.clone(),
+            security_context: entry.security_context,
         }
     }
 }
@@ -593,6 +783,9 @@ struct Layer {
     path: String,
     /// `None`: applies to every workload the top-level selector selects.
     selector: Option<Selector>,
+    /// The index into `spec.overrides` for an override's layer, for
+    /// [`Policy::matching_overrides`].
+    override_index: Option<usize>,
     settings: Settings,
 }
 
@@ -606,6 +799,11 @@ pub struct Policy {
     selector: Selector,
     /// Preset (if any), spec, then overrides, in application order.
     layers: Vec<Layer>,
+    kubernetes_version: KubernetesVersion,
+    strict: bool,
+    capacity: Capacity,
+    pod_template_paths: Vec<PodTemplatePath>,
+    override_count: usize,
 }
 
 impl Policy {
@@ -690,6 +888,7 @@ impl Policy {
                 layers.push(Layer {
                     path: format!("the {environment} preset"),
                     selector: None,
+                    override_index: None,
                     settings: Settings::of_spec(&preset),
                 });
             } else if let Some(preset_name) = PRESET_ENVIRONMENTS
@@ -704,14 +903,34 @@ impl Policy {
             }
         }
 
+        let capacity = spec.capacity.unwrap_or_default();
+        for (name, value) in [("nodes", capacity.nodes), ("zones", capacity.zones)] {
+            if let Some(value) = value.filter(|value| *value < 1) {
+                return Err(ConfigError::invalid(
+                    join_path(root, &format!("capacity.{name}")),
+                    format!("must be at least 1, got {value}"),
+                ));
+            }
+        }
+        // Before the selectors: they accept the kinds declared here.
+        let pod_template_paths = match &spec.pod_template_paths {
+            Some(entries) => custom_kinds::validate(entries, &join_path(root, "podTemplatePaths"))?,
+            None => Vec::new(),
+        };
+        let custom_kinds: Vec<&str> = pod_template_paths
+            .iter()
+            .map(|entry| entry.kind.as_str())
+            .collect();
+
         let selector_path = join_path(root, "selector");
-        let selector = Selector::top_level(spec.selector.as_ref(), &selector_path)?;
+        let selector = Selector::top_level(spec.selector.as_ref(), &selector_path, &custom_kinds)?;
 
         let spec_settings = Settings::of_spec(&spec);
         validate_settings(&spec_settings, root)?;
         layers.push(Layer {
             path: root.to_string(),
             selector: None,
+            override_index: None,
             settings: spec_settings,
         });
 
@@ -720,7 +939,8 @@ impl Policy {
             let entry_selector = match &entry.selector {
                 Some(selector_spec) => {
                     let entry_selector_path = join_path(&path, "selector");
-                    let entry_selector = Selector::refining(selector_spec, &entry_selector_path)?;
+                    let entry_selector =
+                        Selector::refining(selector_spec, &entry_selector_path, &custom_kinds)?;
                     entry_selector.check_can_overlap(
                         &selector,
                         &entry_selector_path,
@@ -735,6 +955,7 @@ impl Policy {
             layers.push(Layer {
                 path,
                 selector: entry_selector,
+                override_index: Some(index),
                 settings,
             });
         }
@@ -745,11 +966,16 @@ impl Policy {
             environment: spec.environment,
             selector,
             layers,
+            kubernetes_version: spec.kubernetes_version.unwrap_or_default(),
+            strict: spec.strict.unwrap_or(false),
+            capacity,
+            pod_template_paths,
+            override_count: spec.overrides.as_ref().map_or(0, Vec::len),
         };
         // Without overrides every selected workload gets the same layers, so combination
         // problems can be reported now instead of at the first workload.
-        if spec.overrides.as_ref().is_none_or(Vec::is_empty) {
-            resolve(policy.layers.iter())?;
+        if policy.override_count == 0 {
+            resolve(policy.layers.iter(), policy.is_production())?;
         }
         Ok(policy)
     }
@@ -763,8 +989,59 @@ impl Policy {
         self.environment.as_deref()
     }
 
+    /// True for `environment: prod` (exactly; other names get no preset either). Decides
+    /// production-only defaults such as `topologySpread.whenUnsatisfiable: DoNotSchedule`.
+    pub fn is_production(&self) -> bool {
+        self.environment.as_deref() == Some("prod")
+    }
+
+    /// `spec.kubernetesVersion` as (major, minor); (1, 30) when not given.
+    pub fn kubernetes_version(&self) -> (u32, u32) {
+        (self.kubernetes_version.major, self.kubernetes_version.minor)
+    }
+
+    /// `spec.strict`; false when not given.
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// `spec.capacity`; both fields `None` when not given.
+    pub fn capacity(&self) -> &Capacity {
+        &self.capacity
+    }
+
+    /// The custom kinds of `spec.podTemplatePaths`, in the order written. Selection matches
+    /// them by kind only: before treating an object as one of these workloads, check its
+    /// apiVersion with [`PodTemplatePath::matches`].
+    pub fn pod_template_paths(&self) -> &[PodTemplatePath] {
+        &self.pod_template_paths
+    }
+
+    /// How many entries `spec.overrides` has (0 for a ConfigMap).
+    pub fn override_count(&self) -> usize {
+        self.override_count
+    }
+
+    /// Indices (into `spec.overrides`) of the overrides whose selector matches this workload,
+    /// among workloads the top-level selector selects; empty when the top level doesn't
+    /// select it. Kinds are matched by name (see [`Policy::pod_template_paths`]).
+    pub fn matching_overrides(&self, workload: &WorkloadMeta<'_>) -> Vec<usize> {
+        if !self.selector.matches(workload) {
+            return Vec::new();
+        }
+        self.layers
+            .iter()
+            .filter(|layer| Self::layer_applies(layer, workload))
+            .filter_map(|layer| layer.override_index)
+            .collect()
+    }
+
     /// The effective settings for a workload. `None` when the top-level selector does not
     /// select it; an error for problems that only arise from this workload's layers.
+    ///
+    /// Kinds are matched by name only: for a kind of `spec.podTemplatePaths` declared with an
+    /// `apiVersion`, the caller checks the object's group ([`PodTemplatePath::matches`])
+    /// before asking, since [`WorkloadMeta`] carries no apiVersion.
     pub fn settings_for(
         &self,
         workload: &WorkloadMeta<'_>,
@@ -772,15 +1049,20 @@ impl Policy {
         if !self.selector.matches(workload) {
             return Ok(None);
         }
-        let layers = self.layers.iter().filter(|layer| {
-            layer
-                .selector
-                .as_ref()
-                .is_none_or(|selector| selector.matches(workload))
-        });
-        resolve(layers)
+        let layers = self
+            .layers
+            .iter()
+            .filter(|layer| Self::layer_applies(layer, workload));
+        resolve(layers, self.is_production())
             .map(Some)
             .map_err(|e| e.with_origin(&self.origin).for_workload(workload))
+    }
+
+    fn layer_applies(layer: &Layer, workload: &WorkloadMeta<'_>) -> bool {
+        layer
+            .selector
+            .as_ref()
+            .is_none_or(|selector| selector.matches(workload))
     }
 }
 
@@ -870,7 +1152,61 @@ fn validate_settings(settings: &Settings, root: &str) -> Result<(), ConfigError>
     if let Some(autoscaling) = &settings.autoscaling {
         validate_autoscaling(autoscaling, &field("autoscaling"))?;
     }
+    if let Some(DisruptionBudgetSpec {
+        min_available: Some(_),
+        max_unavailable: Some(_),
+        ..
+    }) = &settings.disruption_budget
+    {
+        return Err(ConfigError::invalid(
+            format!(
+                "{} and {}",
+                field("disruptionBudget.minAvailable"),
+                field("disruptionBudget.maxUnavailable")
+            ),
+            "set one of them, not both: a PodDisruptionBudget takes only one",
+        ));
+    }
+    if let Some(RolloutSpec {
+        max_surge: Some(surge),
+        max_unavailable: Some(unavailable),
+    }) = &settings.rollout
+    {
+        if surge.is_zero() && unavailable.is_zero() {
+            return Err(rollout_stuck_error(&field("rollout"), None));
+        }
+    }
+    if let Some(spread) = &settings.topology_spread {
+        if let Some(topology_key) = &spread.topology_key {
+            if topology_key.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    field("topologySpread.topologyKey"),
+                    "must not be empty",
+                ));
+            }
+        }
+        if let Some(max_skew) = spread.max_skew.filter(|max_skew| *max_skew < 1) {
+            return Err(ConfigError::invalid(
+                field("topologySpread.maxSkew"),
+                format!("must be at least 1, got {max_skew}"),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Kubernetes refuses a rolling update that may neither add nor remove a pod. `earlier` names
+/// the field that came from an earlier layer, when the two were set apart.
+fn rollout_stuck_error(path: &str, earlier: Option<(&str, &Layer)>) -> ConfigError {
+    let mut message = "maxSurge and maxUnavailable are both 0".to_string();
+    if let Some((name, layer)) = earlier {
+        message.push_str(&format!(" ({name} 0 comes from {})", layer.path));
+    }
+    message.push_str(
+        "; a rolling update could then neither add nor remove a pod, and Kubernetes rejects it: \
+         set one above 0",
+    );
+    ConfigError::invalid(path, message)
 }
 
 fn validate_autoscaling(autoscaling: &AutoscalingSpec, path: &str) -> Result<(), ConfigError> {
@@ -954,6 +1290,24 @@ struct Stack<'a> {
     max_replicas: Option<FromLayer<'a, i32>>,
     cpu_utilization: Option<FromLayer<'a, i32>>,
     memory_utilization: Option<FromLayer<'a, i32>>,
+    /// Whether the last layer that said `disruptionBudget.enabled` said true.
+    disruption_budget_on: bool,
+    /// The last `minAvailable` or `maxUnavailable`: setting one drops the other.
+    disruption_bound: Option<DisruptionBound>,
+    max_surge: Option<FromLayer<'a, IntOrPercent>>,
+    rollout_max_unavailable: Option<FromLayer<'a, IntOrPercent>>,
+    topology_spread_on: bool,
+    spread_topology_key: Option<String>,
+    max_skew: Option<i32>,
+    when_unsatisfiable: Option<WhenUnsatisfiable>,
+    security_context: Option<SecurityContextMode>,
+}
+
+/// The one bound a PodDisruptionBudget takes.
+#[derive(Clone, Copy)]
+enum DisruptionBound {
+    MinAvailable(IntOrPercent),
+    MaxUnavailable(IntOrPercent),
 }
 
 /// Stacks layers in order and produces the effective settings.
@@ -962,8 +1316,12 @@ struct Stack<'a> {
 /// on; `autoscaling.enabled: true` switches it on and drops an earlier fixed count;
 /// `enabled: false` switches it off. The other autoscaling fields only *tune* the HPA: set in
 /// a layer where autoscaling is off (and not enabled there), they are remembered for a later
-/// `enabled: true` but do not switch it on.
-fn resolve<'a>(layers: impl Iterator<Item = &'a Layer>) -> Result<Effective, ConfigError> {
+/// `enabled: true` but do not switch it on. `disruptionBudget` and `topologySpread` follow the
+/// same `enabled` rule. `production` picks the environment-dependent defaults.
+fn resolve<'a>(
+    layers: impl Iterator<Item = &'a Layer>,
+    production: bool,
+) -> Result<Effective, ConfigError> {
     let mut stack = Stack::default();
     for (order, layer) in layers.enumerate() {
         let settings = &layer.settings;
@@ -1028,12 +1386,46 @@ fn resolve<'a>(layers: impl Iterator<Item = &'a Layer>) -> Result<Effective, Con
                 .map(sourced)
                 .or(stack.memory_utilization);
         }
+        if let Some(budget) = &settings.disruption_budget {
+            stack.disruption_budget_on = budget.enabled.unwrap_or(stack.disruption_budget_on);
+            // Validation refuses both in one layer, so at most one of these applies.
+            if let Some(min) = budget.min_available {
+                stack.disruption_bound = Some(DisruptionBound::MinAvailable(min));
+            }
+            if let Some(max) = budget.max_unavailable {
+                stack.disruption_bound = Some(DisruptionBound::MaxUnavailable(max));
+            }
+        }
+        if let Some(rollout) = &settings.rollout {
+            let sourced = |value: IntOrPercent| FromLayer {
+                value,
+                layer,
+                order,
+            };
+            stack.max_surge = rollout.max_surge.map(sourced).or(stack.max_surge);
+            stack.rollout_max_unavailable = rollout
+                .max_unavailable
+                .map(sourced)
+                .or(stack.rollout_max_unavailable);
+        }
+        if let Some(spread) = &settings.topology_spread {
+            stack.topology_spread_on = spread.enabled.unwrap_or(stack.topology_spread_on);
+            stack.spread_topology_key = spread
+                .topology_key
+                .clone()
+                .or(stack.spread_topology_key.take());
+            stack.max_skew = spread.max_skew.or(stack.max_skew);
+            stack.when_unsatisfiable = spread.when_unsatisfiable.or(stack.when_unsatisfiable);
+        }
+        if let Some(mode) = settings.security_context {
+            stack.security_context = Some(mode);
+        }
     }
-    stack.finish()
+    stack.finish(production)
 }
 
 impl Stack<'_> {
-    fn finish(self) -> Result<Effective, ConfigError> {
+    fn finish(self, production: bool) -> Result<Effective, ConfigError> {
         let anti_affinity = match self.anti_affinity_from {
             None => None,
             Some(first) => {
@@ -1085,6 +1477,31 @@ impl Stack<'_> {
                 self.memory_utilization,
             )?),
         };
+        let disruption_budget = self
+            .disruption_budget_on
+            .then(|| match self.disruption_bound {
+                None => DisruptionBudget::default(),
+                Some(DisruptionBound::MinAvailable(min)) => DisruptionBudget {
+                    min_available: Some(min),
+                    max_unavailable: None,
+                },
+                Some(DisruptionBound::MaxUnavailable(max)) => DisruptionBudget {
+                    min_available: None,
+                    max_unavailable: Some(max),
+                },
+            });
+        let rollout = finish_rollout(self.max_surge, self.rollout_max_unavailable)?;
+        let topology_spread = self.topology_spread_on.then(|| TopologySpread {
+            topology_key: self
+                .spread_topology_key
+                .unwrap_or_else(|| DEFAULT_SPREAD_TOPOLOGY_KEY.to_string()),
+            max_skew: self.max_skew.unwrap_or(DEFAULT_MAX_SKEW),
+            when_unsatisfiable: self.when_unsatisfiable.unwrap_or(if production {
+                WhenUnsatisfiable::DoNotSchedule
+            } else {
+                WhenUnsatisfiable::ScheduleAnyway
+            }),
+        });
         Ok(Effective {
             replicas: if autoscaling.is_some() {
                 None
@@ -1098,8 +1515,42 @@ impl Stack<'_> {
             anti_affinity,
             log_level,
             autoscaling,
+            disruption_budget,
+            rollout,
+            topology_spread,
+            hardened: self.security_context == Some(SecurityContextMode::Hardened),
         })
     }
+}
+
+/// Combines the rollout fields: `None` when no layer set either; a missing one gets
+/// Kubernetes' default (25%). Both zero is refused at the later of the two layers.
+fn finish_rollout(
+    surge: Option<FromLayer<'_, IntOrPercent>>,
+    unavailable: Option<FromLayer<'_, IntOrPercent>>,
+) -> Result<Option<Rollout>, ConfigError> {
+    if let (Some(surge), Some(unavailable)) = (surge, unavailable) {
+        if surge.value.is_zero() && unavailable.value.is_zero() {
+            let (later, earlier_name, earlier) = if surge.order >= unavailable.order {
+                (surge, "maxUnavailable", unavailable)
+            } else {
+                (unavailable, "maxSurge", surge)
+            };
+            let earlier = (earlier.order != later.order).then_some((earlier_name, earlier.layer));
+            return Err(rollout_stuck_error(
+                &join_path(&later.layer.path, "rollout"),
+                earlier,
+            ));
+        }
+    }
+    if surge.is_none() && unavailable.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(Rollout {
+        max_surge: surge.map_or(DEFAULT_ROLLOUT_PERCENT, |surge| surge.value),
+        max_unavailable: unavailable
+            .map_or(DEFAULT_ROLLOUT_PERCENT, |unavailable| unavailable.value),
+    }))
 }
 
 /// Checks the combined autoscaling fields and fills defaults: `minReplicas` 1; when neither
@@ -1260,6 +1711,28 @@ mod tests {
         })
     }
 
+    fn prod_disruption_budget() -> Option<DisruptionBudget> {
+        Some(DisruptionBudget {
+            min_available: None,
+            max_unavailable: Some(IntOrPercent::Int(1)),
+        })
+    }
+
+    fn prod_rollout() -> Option<Rollout> {
+        Some(Rollout {
+            max_surge: IntOrPercent::Int(1),
+            max_unavailable: IntOrPercent::Int(0),
+        })
+    }
+
+    fn prod_topology_spread() -> Option<TopologySpread> {
+        Some(TopologySpread {
+            topology_key: DEFAULT_SPREAD_TOPOLOGY_KEY.to_string(),
+            max_skew: 1,
+            when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+        })
+    }
+
     // --- presets ------------------------------------------------------------------------
 
     #[test]
@@ -1300,6 +1773,9 @@ mod tests {
                 anti_affinity: default_anti_affinity(AntiAffinityMode::Required),
                 log_level: default_log_level("info"),
                 autoscaling: prod_autoscaling(),
+                disruption_budget: prod_disruption_budget(),
+                rollout: prod_rollout(),
+                topology_spread: prod_topology_spread(),
                 ..Effective::default()
             }
         );
@@ -1997,6 +2473,10 @@ mod tests {
                 cpu_utilization: Some(75),
                 memory_utilization: None,
             }),
+            disruption_budget: prod_disruption_budget(),
+            rollout: prod_rollout(),
+            topology_spread: prod_topology_spread(),
+            hardened: false,
         };
         assert_eq!(api, Ok(Some(expected)));
         let other = policy.settings_for(&workload("Deployment", "chat", Some("shop"), &labels));
@@ -2074,9 +2554,9 @@ mod tests {
             err.contains("data.selector.names: an empty list selects nothing"),
             "{err}"
         );
-        let err = configmap_error(json!({"selector.kinds": "Deployment,CronJob"}));
+        let err = configmap_error(json!({"selector.kinds": "Deployment,ReplicaSet"}));
         assert!(
-            err.contains("data.selector.kinds[1]: kind CronJob has no pod template"),
+            err.contains("data.selector.kinds[1]: kind ReplicaSet has no pod template"),
             "{err}"
         );
         let err = configmap_error(json!({"replicas": "2", "autoscaling.enabled": "true"}));
@@ -2102,7 +2582,7 @@ mod tests {
             panic!()
         };
         let labels = BTreeMap::new();
-        for kind in SUPPORTED_KINDS {
+        for kind in DEFAULT_KINDS {
             assert!(
                 matches!(
                     policy.settings_for(&workload(kind, "a", None, &labels)),
@@ -2196,11 +2676,11 @@ mod tests {
 
     #[test]
     fn unsupported_kinds_are_rejected() {
-        let err = parse_error(json!({"selector": {"kinds": ["Deployment", "CronJob"]}}));
+        let err = parse_error(json!({"selector": {"kinds": ["Deployment", "ReplicaSet"]}}));
         assert_eq!(
             err,
-            "EnvironmentPolicy prod: spec.selector.kinds[1]: kind CronJob has no pod template envpolicy knows; \
-             supported kinds: Deployment, StatefulSet"
+            "EnvironmentPolicy prod: spec.selector.kinds[1]: kind ReplicaSet has no pod template envpolicy knows; \
+             supported kinds: Deployment, StatefulSet, DaemonSet, Job, CronJob (declare others in podTemplatePaths)"
         );
         let err = parse_error(json!({"selector": {"kinds": ["deployment"]}}));
         assert!(err.contains("did you mean Deployment?"), "{err}");
@@ -2249,6 +2729,779 @@ mod tests {
             json!({"selector": {"matchLabels": {"tier": "a"}}, "overrides": [{"selector": {"matchLabels": {"tier": "b"}}}]}),
         );
         assert!(err.contains("spec.overrides[0].selector.matchLabels.tier: is \"b\" but spec.selector.matchLabels.tier requires \"a\""), "{err}");
+    }
+
+    // --- top-level cluster fields -------------------------------------------------------------
+
+    #[test]
+    fn top_level_fields_have_defaults() {
+        let Ok(policy) = parse(json!({"environment": "dev"})) else {
+            panic!()
+        };
+        assert_eq!(policy.kubernetes_version(), (1, 30));
+        assert!(!policy.strict());
+        assert_eq!(policy.capacity(), &Capacity::default());
+        assert_eq!(
+            policy.capacity(),
+            &Capacity {
+                nodes: None,
+                zones: None
+            }
+        );
+        assert!(policy.pod_template_paths().is_empty());
+        assert_eq!(policy.override_count(), 0);
+    }
+
+    #[test]
+    fn top_level_fields_are_read() {
+        let policy = parse(json!({
+            "kubernetesVersion": "1.28",
+            "strict": true,
+            "capacity": {"nodes": 5, "zones": 3},
+            "overrides": [{"replicas": 2}, {"replicas": 3}],
+        }));
+        let Ok(policy) = policy else {
+            panic!("{policy:?}")
+        };
+        assert_eq!(policy.kubernetes_version(), (1, 28));
+        assert!(policy.strict());
+        assert_eq!(
+            policy.capacity(),
+            &Capacity {
+                nodes: Some(5),
+                zones: Some(3)
+            }
+        );
+        assert_eq!(policy.override_count(), 2);
+        let Ok(policy) = parse(json!({"capacity": {"zones": 2}})) else {
+            panic!()
+        };
+        assert_eq!(
+            policy.capacity(),
+            &Capacity {
+                nodes: None,
+                zones: Some(2)
+            }
+        );
+    }
+
+    #[test]
+    fn is_production_only_for_prod() {
+        for (environment, production) in [
+            (json!("prod"), true),
+            (json!("staging"), false),
+            (json!("production"), false),
+            (Value::Null, false),
+        ] {
+            let spec = if environment.is_null() {
+                json!({})
+            } else {
+                json!({"environment": environment})
+            };
+            let policy = parse(spec).map(|policy| policy.is_production());
+            assert_eq!(policy, Ok(production), "{environment}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_version_as_a_number_says_to_quote_it() {
+        let err = parse_error(json!({"kubernetesVersion": 1.3}));
+        assert!(
+            err.starts_with(
+                "EnvironmentPolicy prod: spec.kubernetesVersion: 1.3 is a number; quote it: \"1.30\""
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            parse_error(json!({"kubernetesVersion": 1.29})),
+            "EnvironmentPolicy prod: spec.kubernetesVersion: 1.29 is a number; quote it: \"1.29\""
+        );
+        assert_eq!(
+            parse_error(json!({"kubernetesVersion": "v1.30"})),
+            "EnvironmentPolicy prod: spec.kubernetesVersion: expected a \"MAJOR.MINOR\" version such as \"1.30\", got \"v1.30\""
+        );
+    }
+
+    #[test]
+    fn capacity_must_be_at_least_one() {
+        assert_eq!(
+            parse_error(json!({"capacity": {"nodes": 0}})),
+            "EnvironmentPolicy prod: spec.capacity.nodes: must be at least 1, got 0"
+        );
+        assert_eq!(
+            parse_error(json!({"capacity": {"nodes": 3, "zones": -1}})),
+            "EnvironmentPolicy prod: spec.capacity.zones: must be at least 1, got -1"
+        );
+        let err = parse_error(json!({"capacity": {"cpus": 3}}));
+        assert!(
+            err.contains("spec.capacity.cpus: unknown field `cpus`"),
+            "{err}"
+        );
+        let err = parse_error(json!({"strict": "yes"}));
+        assert!(
+            err.contains("spec.strict: invalid type: string \"yes\", expected a boolean"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn top_level_only_fields_are_refused_in_overrides() {
+        for (field, value) in [
+            ("kubernetesVersion", json!("1.30")),
+            ("strict", json!(true)),
+            ("capacity", json!({"nodes": 3})),
+            ("podTemplatePaths", json!([])),
+        ] {
+            let err = parse_error(json!({"overrides": [{field: value}]}));
+            assert!(
+                err.starts_with(&format!(
+                    "EnvironmentPolicy prod: spec.overrides[0].{field}: unknown field `{field}`"
+                )),
+                "{err}"
+            );
+        }
+    }
+
+    // --- podTemplatePaths and kinds ------------------------------------------------------------
+
+    fn rollout_policy(extra: Value) -> Policy {
+        let mut spec = json!({
+            "environment": "staging",
+            "podTemplatePaths": [
+                {"kind": "Rollout", "apiVersion": "argoproj.io/v1alpha1", "path": "spec.template", "scalable": true},
+                {"kind": "Batch", "path": "spec.jobTemplate.spec.template"},
+            ],
+        });
+        if let (Some(spec), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+            spec.extend(extra);
+        }
+        match parse(spec) {
+            Ok(policy) => policy,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    fn selects(policy: &Policy, kind: &str) -> bool {
+        let labels = BTreeMap::new();
+        matches!(
+            policy.settings_for(&workload(kind, "web", Some("shop"), &labels)),
+            Ok(Some(_))
+        )
+    }
+
+    #[test]
+    fn pod_template_paths_are_read() {
+        let policy = rollout_policy(json!({}));
+        assert_eq!(
+            policy.pod_template_paths(),
+            &[
+                PodTemplatePath {
+                    kind: "Rollout".to_string(),
+                    api_group: Some("argoproj.io".to_string()),
+                    path: strings(&["spec", "template"]),
+                    scalable: true,
+                },
+                PodTemplatePath {
+                    kind: "Batch".to_string(),
+                    api_group: None,
+                    path: strings(&["spec", "jobTemplate", "spec", "template"]),
+                    scalable: false,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn pod_template_path_errors_name_their_path() {
+        assert_eq!(
+            parse_error(json!({"podTemplatePaths": [{"kind": "Rollout", "path": ""}]})),
+            "EnvironmentPolicy prod: spec.podTemplatePaths[0].path: must not be empty"
+        );
+        let err = parse_error(json!({"podTemplatePaths": [{"kind": "Rollout"}]}));
+        assert_eq!(
+            err,
+            "EnvironmentPolicy prod: spec.podTemplatePaths[0]: missing field `path`"
+        );
+        let err = parse_error(json!({"podTemplatePaths": [{"path": "spec.template"}]}));
+        assert!(
+            err.contains("spec.podTemplatePaths[0]: missing field `kind`"),
+            "{err}"
+        );
+        let err = parse_error(
+            json!({"podTemplatePaths": [{"kind": "Rollout", "path": "spec.template", "scaleable": true}]}),
+        );
+        assert!(
+            err.contains("spec.podTemplatePaths[0].scaleable: unknown field `scaleable`"),
+            "{err}"
+        );
+        let err = parse_error(
+            json!({"podTemplatePaths": [{"kind": "Rollout", "path": "spec.template"}, {"kind": "StatefulSet", "path": "spec.template"}]}),
+        );
+        assert!(
+            err.starts_with(
+                "EnvironmentPolicy prod: spec.podTemplatePaths[1].kind: StatefulSet is built in"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn default_selection_adds_declared_kinds_but_not_daemonsets_jobs_cronjobs() {
+        let policy = rollout_policy(json!({}));
+        for kind in ["Deployment", "StatefulSet", "Rollout", "Batch"] {
+            assert!(selects(&policy, kind), "{kind}");
+        }
+        for kind in ["DaemonSet", "Job", "CronJob", "ReplicaSet"] {
+            assert!(!selects(&policy, kind), "{kind}");
+        }
+    }
+
+    #[test]
+    fn built_in_kinds_are_selected_when_listed() {
+        let Ok(policy) = parse(json!({"selector": {"kinds": ["DaemonSet", "Job", "CronJob"]}}))
+        else {
+            panic!()
+        };
+        for kind in ["DaemonSet", "Job", "CronJob"] {
+            assert!(selects(&policy, kind), "{kind}");
+        }
+        assert!(!selects(&policy, "Deployment"));
+    }
+
+    #[test]
+    fn declared_kinds_may_be_listed_in_selectors() {
+        let policy = rollout_policy(json!({
+            "selector": {"kinds": ["Rollout", "Deployment"]},
+            "overrides": [{"selector": {"kinds": ["Rollout"]}, "replicas": 5}],
+        }));
+        assert!(selects(&policy, "Rollout") && !selects(&policy, "Batch"));
+        let labels = BTreeMap::new();
+        let replicas = |kind| {
+            policy
+                .settings_for(&workload(kind, "web", None, &labels))
+                .map(|s| s.and_then(|s| s.replicas))
+        };
+        assert_eq!(replicas("Rollout"), Ok(Some(5)));
+        assert_eq!(replicas("Deployment"), Ok(Some(2)));
+        // Without the declaration, Rollout is unknown.
+        let err = parse_error(json!({"selector": {"kinds": ["Rollout"]}}));
+        assert!(
+            err.contains(
+                "spec.selector.kinds[0]: kind Rollout has no pod template envpolicy knows"
+            ) && err.contains("(declare others in podTemplatePaths)"),
+            "{err}"
+        );
+        let err = parse_error(json!({
+            "podTemplatePaths": [{"kind": "Rollout", "path": "spec.template"}],
+            "selector": {"kinds": ["rollout"]},
+        }));
+        assert!(err.contains("did you mean Rollout?"), "{err}");
+    }
+
+    #[test]
+    fn an_override_for_a_kind_outside_the_default_selection_says_how_to_include_it() {
+        let err = parse_error(json!({"overrides": [{"selector": {"kinds": ["DaemonSet"]}}]}));
+        assert_eq!(
+            err,
+            "EnvironmentPolicy prod: spec.overrides[0].selector.kinds: selects only DaemonSet, which spec.selector \
+             does not select by default (it selects Deployment, StatefulSet); list the kinds in spec.selector.kinds \
+             to include them"
+        );
+    }
+
+    #[test]
+    fn matching_overrides_lists_the_indices_that_apply() {
+        let Ok(policy) = parse(json!({
+            "selector": {"namespaces": ["shop"]},
+            "overrides": [
+                {"selector": {"names": ["web"]}, "replicas": 3},
+                {"replicas": 4},
+                {"selector": {"kinds": ["StatefulSet"]}, "replicas": 5},
+                {"selector": {"names": ["web"], "matchLabels": {"tier": "front"}}, "replicas": 6},
+            ],
+        })) else {
+            panic!()
+        };
+        assert_eq!(policy.override_count(), 4);
+        let labels = BTreeMap::new();
+        let front: BTreeMap<String, String> = [("tier".to_string(), "front".to_string())].into();
+        assert_eq!(
+            policy.matching_overrides(&workload("Deployment", "web", Some("shop"), &labels)),
+            vec![0, 1]
+        );
+        assert_eq!(
+            policy.matching_overrides(&workload("Deployment", "web", Some("shop"), &front)),
+            vec![0, 1, 3]
+        );
+        assert_eq!(
+            policy.matching_overrides(&workload("StatefulSet", "db", Some("shop"), &labels)),
+            vec![1, 2]
+        );
+        // Not selected at the top level: no override applies either.
+        assert_eq!(
+            policy.matching_overrides(&workload("Deployment", "web", Some("other"), &labels)),
+            Vec::<usize>::new()
+        );
+        assert_eq!(
+            policy.matching_overrides(&workload("DaemonSet", "web", Some("shop"), &labels)),
+            Vec::<usize>::new()
+        );
+    }
+
+    #[test]
+    fn configmap_policies_have_no_overrides() {
+        let Ok(policy) = parse_configmap(json!({"environment": "dev"})) else {
+            panic!()
+        };
+        let labels = BTreeMap::new();
+        assert_eq!(policy.override_count(), 0);
+        assert!(policy
+            .matching_overrides(&workload("Deployment", "web", None, &labels))
+            .is_empty());
+    }
+
+    // --- disruptionBudget ---------------------------------------------------------------------
+
+    #[test]
+    fn disruption_budget_is_switched_by_enabled_only() {
+        let result =
+            effective(json!({"environment": "staging", "disruptionBudget": {"minAvailable": 2}}));
+        assert_eq!(result.disruption_budget, None);
+        let result = effective(json!({
+            "environment": "staging",
+            "disruptionBudget": {"minAvailable": 2},
+            "overrides": [{"disruptionBudget": {"enabled": true}}],
+        }));
+        assert_eq!(
+            result.disruption_budget,
+            Some(DisruptionBudget {
+                min_available: Some(IntOrPercent::Int(2)),
+                max_unavailable: None
+            }),
+            "the bound set earlier is remembered"
+        );
+    }
+
+    #[test]
+    fn an_enabled_budget_without_a_bound_leaves_the_default_to_the_policy() {
+        let result = effective(json!({"disruptionBudget": {"enabled": true}}));
+        assert_eq!(result.disruption_budget, Some(DisruptionBudget::default()));
+    }
+
+    #[test]
+    fn a_later_bound_replaces_the_other_one() {
+        let result =
+            effective(json!({"environment": "prod", "disruptionBudget": {"minAvailable": "50%"}}));
+        assert_eq!(
+            result.disruption_budget,
+            Some(DisruptionBudget {
+                min_available: Some(IntOrPercent::Percent(50)),
+                max_unavailable: None
+            })
+        );
+        let result = effective(json!({
+            "environment": "prod",
+            "disruptionBudget": {"minAvailable": 2},
+            "overrides": [{"disruptionBudget": {"maxUnavailable": "10%"}}],
+        }));
+        assert_eq!(
+            result.disruption_budget,
+            Some(DisruptionBudget {
+                min_available: None,
+                max_unavailable: Some(IntOrPercent::Percent(10))
+            })
+        );
+    }
+
+    #[test]
+    fn both_bounds_in_one_layer_conflict() {
+        assert_eq!(
+            parse_error(json!({"disruptionBudget": {"enabled": true, "minAvailable": 2, "maxUnavailable": "25%"}})),
+            "EnvironmentPolicy prod: spec.disruptionBudget.minAvailable and spec.disruptionBudget.maxUnavailable: \
+             set one of them, not both: a PodDisruptionBudget takes only one"
+        );
+        let err = parse_error(
+            json!({"overrides": [{}, {"disruptionBudget": {"minAvailable": 1, "maxUnavailable": 1}}]}),
+        );
+        assert!(
+            err.contains("spec.overrides[1].disruptionBudget.minAvailable and spec.overrides[1].disruptionBudget.maxUnavailable: set one of them"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn enabled_false_switches_the_budget_off() {
+        let result =
+            effective(json!({"environment": "prod", "disruptionBudget": {"enabled": false}}));
+        assert_eq!(result.disruption_budget, None);
+        let result = effective(json!({
+            "environment": "prod",
+            "disruptionBudget": {"enabled": false},
+            "overrides": [{"disruptionBudget": {"enabled": true}}],
+        }));
+        assert_eq!(result.disruption_budget, prod_disruption_budget());
+    }
+
+    #[test]
+    fn disruption_budget_values_are_checked_with_their_path() {
+        assert_eq!(
+            parse_error(json!({"disruptionBudget": {"minAvailable": "101%"}})),
+            "EnvironmentPolicy prod: spec.disruptionBudget.minAvailable: a percentage must be between 0% and 100%, got \"101%\""
+        );
+        assert_eq!(
+            parse_error(json!({"overrides": [{"disruptionBudget": {"maxUnavailable": -1}}]})),
+            "EnvironmentPolicy prod: spec.overrides[0].disruptionBudget.maxUnavailable: must be at least 0, got -1"
+        );
+        let err = parse_error(json!({"disruptionBudget": {"minAvailble": 1}}));
+        assert!(
+            err.contains("spec.disruptionBudget.minAvailble: unknown field `minAvailble`"),
+            "{err}"
+        );
+    }
+
+    // --- rollout --------------------------------------------------------------------------------
+
+    #[test]
+    fn rollout_is_configured_by_any_field_and_fills_kubernetes_defaults() {
+        assert_eq!(effective(json!({"environment": "staging"})).rollout, None);
+        assert_eq!(effective(json!({"rollout": {}})).rollout, None);
+        assert_eq!(
+            effective(json!({"rollout": {"maxSurge": 2}})).rollout,
+            Some(Rollout {
+                max_surge: IntOrPercent::Int(2),
+                max_unavailable: IntOrPercent::Percent(25)
+            })
+        );
+        assert_eq!(
+            effective(json!({"rollout": {"maxUnavailable": "10%"}})).rollout,
+            Some(Rollout {
+                max_surge: IntOrPercent::Percent(25),
+                max_unavailable: IntOrPercent::Percent(10)
+            })
+        );
+    }
+
+    #[test]
+    fn rollout_fields_layer_one_by_one() {
+        let result = effective(json!({
+            "environment": "prod",
+            "overrides": [{"rollout": {"maxUnavailable": 1}}],
+        }));
+        assert_eq!(
+            result.rollout,
+            Some(Rollout {
+                max_surge: IntOrPercent::Int(1),
+                max_unavailable: IntOrPercent::Int(1)
+            })
+        );
+    }
+
+    #[test]
+    fn rollout_both_zero_in_one_layer_is_an_error() {
+        let expected = "EnvironmentPolicy prod: spec.rollout: maxSurge and maxUnavailable are both 0; a rolling \
+                        update could then neither add nor remove a pod, and Kubernetes rejects it: set one above 0";
+        assert_eq!(
+            parse_error(json!({"rollout": {"maxSurge": 0, "maxUnavailable": 0}})),
+            expected
+        );
+        assert_eq!(
+            parse_error(json!({"rollout": {"maxSurge": "0%", "maxUnavailable": 0}})),
+            expected
+        );
+    }
+
+    #[test]
+    fn rollout_both_zero_across_layers_names_the_earlier_layer() {
+        let err = parse_error(json!({"environment": "prod", "rollout": {"maxSurge": "0%"}}));
+        assert!(
+            err.starts_with(
+                "EnvironmentPolicy prod: spec.rollout: maxSurge and maxUnavailable are both 0 \
+                 (maxUnavailable 0 comes from the prod preset); a rolling update"
+            ),
+            "{err}"
+        );
+        let policy = parse(json!({
+            "environment": "prod",
+            "overrides": [{"selector": {"names": ["chat"]}, "rollout": {"maxSurge": 0}}],
+        }));
+        let Ok(policy) = policy else {
+            panic!("{policy:?}")
+        };
+        assert_eq!(settings(&policy, "web").rollout, prod_rollout());
+        let labels = BTreeMap::new();
+        let err = policy.settings_for(&workload("Deployment", "chat", Some("shop"), &labels));
+        let Err(err) = err else { panic!("{err:?}") };
+        assert_eq!(err.path(), "spec.overrides[0].rollout");
+        assert_eq!(err.workload(), Some("Deployment shop/chat"));
+    }
+
+    #[test]
+    fn rollout_values_are_checked_with_their_path() {
+        assert_eq!(
+            parse_error(json!({"rollout": {"maxSurge": 1.5}})),
+            "EnvironmentPolicy prod: spec.rollout.maxSurge: expected a whole number or a percentage such as \"25%\", got 1.5"
+        );
+        assert_eq!(
+            parse_error(json!({"overrides": [{"rollout": {"maxUnavailable": "abc"}}]})),
+            "EnvironmentPolicy prod: spec.overrides[0].rollout.maxUnavailable: expected a whole number or a percentage \
+             such as \"25%\", got \"abc\""
+        );
+        let err = parse_error(json!({"rollout": {"enabled": true}}));
+        assert!(
+            err.contains("spec.rollout.enabled: unknown field `enabled`"),
+            "{err}"
+        );
+    }
+
+    // --- topologySpread -------------------------------------------------------------------------
+
+    #[test]
+    fn topology_spread_is_switched_by_enabled_and_defaults_outside_prod() {
+        for spec in [
+            json!({"environment": "staging", "topologySpread": {"enabled": true}}),
+            json!({"environment": "qa", "topologySpread": {"enabled": true}}),
+            json!({"topologySpread": {"enabled": true}}),
+        ] {
+            assert_eq!(
+                effective(spec.clone()).topology_spread,
+                Some(TopologySpread {
+                    topology_key: DEFAULT_SPREAD_TOPOLOGY_KEY.to_string(),
+                    max_skew: 1,
+                    when_unsatisfiable: WhenUnsatisfiable::ScheduleAnyway,
+                }),
+                "{spec}"
+            );
+        }
+        let tuned_only = effective(json!({"environment": "dev", "topologySpread": {"maxSkew": 2}}));
+        assert_eq!(tuned_only.topology_spread, None);
+    }
+
+    #[test]
+    fn topology_spread_defaults_to_do_not_schedule_in_prod() {
+        // The prod preset spells DoNotSchedule out; the default must agree without it.
+        let layer = Layer {
+            path: "spec".to_string(),
+            selector: None,
+            override_index: None,
+            settings: Settings {
+                topology_spread: Some(TopologySpreadSpec {
+                    enabled: Some(true),
+                    ..TopologySpreadSpec::default()
+                }),
+                ..Settings::default()
+            },
+        };
+        let when = |production| {
+            resolve([&layer].into_iter(), production)
+                .map(|e| e.topology_spread.map(|t| t.when_unsatisfiable))
+        };
+        assert_eq!(when(true), Ok(Some(WhenUnsatisfiable::DoNotSchedule)));
+        assert_eq!(when(false), Ok(Some(WhenUnsatisfiable::ScheduleAnyway)));
+        assert_eq!(
+            effective(json!({"environment": "prod"})).topology_spread,
+            prod_topology_spread()
+        );
+    }
+
+    #[test]
+    fn topology_spread_fields_refine_the_preset() {
+        let policy = parse(json!({
+            "environment": "prod",
+            "overrides": [
+                {"selector": {"names": ["chat"]}, "topologySpread": {"topologyKey": "kubernetes.io/hostname", "maxSkew": 2}},
+                {"selector": {"names": ["batch"]}, "topologySpread": {"enabled": false}},
+                {"selector": {"names": ["api"]}, "topologySpread": {"whenUnsatisfiable": "ScheduleAnyway"}},
+            ],
+        }));
+        let Ok(policy) = policy else {
+            panic!("{policy:?}")
+        };
+        assert_eq!(
+            settings(&policy, "chat").topology_spread,
+            Some(TopologySpread {
+                topology_key: "kubernetes.io/hostname".to_string(),
+                max_skew: 2,
+                when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+            })
+        );
+        assert_eq!(settings(&policy, "batch").topology_spread, None);
+        assert_eq!(
+            settings(&policy, "api")
+                .topology_spread
+                .map(|t| t.when_unsatisfiable.as_str()),
+            Some("ScheduleAnyway")
+        );
+        assert_eq!(
+            settings(&policy, "web").topology_spread,
+            prod_topology_spread()
+        );
+    }
+
+    #[test]
+    fn topology_spread_values_are_checked_with_their_path() {
+        assert_eq!(
+            parse_error(json!({"topologySpread": {"enabled": true, "maxSkew": 0}})),
+            "EnvironmentPolicy prod: spec.topologySpread.maxSkew: must be at least 1, got 0"
+        );
+        assert_eq!(
+            parse_error(json!({"overrides": [{"topologySpread": {"topologyKey": " "}}]})),
+            "EnvironmentPolicy prod: spec.overrides[0].topologySpread.topologyKey: must not be empty"
+        );
+        assert_eq!(
+            parse_error(json!({"topologySpread": {"whenUnsatisfiable": "doNotSchedule"}})),
+            "EnvironmentPolicy prod: spec.topologySpread.whenUnsatisfiable: unknown variant `doNotSchedule`, \
+             expected `DoNotSchedule` or `ScheduleAnyway`"
+        );
+        assert_eq!(WhenUnsatisfiable::DoNotSchedule.as_str(), "DoNotSchedule");
+    }
+
+    // --- securityContext ------------------------------------------------------------------------
+
+    #[test]
+    fn security_context_takes_the_last_layer() {
+        assert!(!effective(json!({"environment": "prod"})).hardened);
+        assert!(effective(json!({"securityContext": "hardened"})).hardened);
+        let policy = parse(json!({
+            "environment": "dev",
+            "securityContext": "hardened",
+            "overrides": [{"selector": {"names": ["legacy"]}, "securityContext": "none"}, {}],
+        }));
+        let Ok(policy) = policy else {
+            panic!("{policy:?}")
+        };
+        assert!(settings(&policy, "web").hardened);
+        assert!(!settings(&policy, "legacy").hardened);
+        assert_eq!(
+            parse_error(json!({"securityContext": "strict"})),
+            "EnvironmentPolicy prod: spec.securityContext: unknown variant `strict`, expected `hardened` or `none`"
+        );
+    }
+
+    // --- new fields in a ConfigMap --------------------------------------------------------------
+
+    #[test]
+    fn configmap_sets_the_new_fields() {
+        let policy = parse_configmap(json!({
+            "environment": "staging",
+            "kubernetesVersion": "1.29",
+            "strict": "true",
+            "capacity.nodes": "6",
+            "capacity.zones": "3",
+            "disruptionBudget.enabled": "true",
+            "disruptionBudget.minAvailable": "50%",
+            "rollout.maxSurge": "2",
+            "topologySpread.enabled": "true",
+            "topologySpread.topologyKey": "kubernetes.io/hostname",
+            "topologySpread.maxSkew": "2",
+            "topologySpread.whenUnsatisfiable": "DoNotSchedule",
+            "securityContext": "hardened",
+        }));
+        let Ok(policy) = policy else {
+            panic!("{policy:?}")
+        };
+        assert_eq!(policy.kubernetes_version(), (1, 29));
+        assert!(policy.strict());
+        assert_eq!(
+            policy.capacity(),
+            &Capacity {
+                nodes: Some(6),
+                zones: Some(3)
+            }
+        );
+        let web = settings(&policy, "web");
+        assert_eq!(
+            web.disruption_budget,
+            Some(DisruptionBudget {
+                min_available: Some(IntOrPercent::Percent(50)),
+                max_unavailable: None
+            })
+        );
+        assert_eq!(
+            web.rollout,
+            Some(Rollout {
+                max_surge: IntOrPercent::Int(2),
+                max_unavailable: IntOrPercent::Percent(25)
+            })
+        );
+        assert_eq!(
+            web.topology_spread,
+            Some(TopologySpread {
+                topology_key: "kubernetes.io/hostname".to_string(),
+                max_skew: 2,
+                when_unsatisfiable: WhenUnsatisfiable::DoNotSchedule,
+            })
+        );
+        assert!(web.hardened);
+    }
+
+    #[test]
+    fn configmap_errors_for_the_new_fields_name_the_data_key() {
+        let err = configmap_error(json!({"kubernetesVersion": 1.3}));
+        assert!(
+            err.starts_with("ConfigMap function-input: data.kubernetesVersion: 1.3 is a number; quote it: \"1.30\""),
+            "{err}"
+        );
+        assert_eq!(
+            configmap_error(json!({"capacity.nodes": "0"})),
+            "ConfigMap function-input: data.capacity.nodes: must be at least 1, got 0"
+        );
+        assert_eq!(
+            configmap_error(json!({"rollout.maxSurge": "lots"})),
+            "ConfigMap function-input: data.rollout.maxSurge: expected a whole number or a percentage such as \"25%\", got \"lots\""
+        );
+        assert_eq!(
+            configmap_error(json!({"rollout.maxSurge": "0", "rollout.maxUnavailable": "0%"})),
+            "ConfigMap function-input: data.rollout: maxSurge and maxUnavailable are both 0; a rolling update could \
+             then neither add nor remove a pod, and Kubernetes rejects it: set one above 0"
+        );
+        assert_eq!(
+            configmap_error(json!({"disruptionBudget.minAvailable": "1", "disruptionBudget.maxUnavailable": "1"})),
+            "ConfigMap function-input: data.disruptionBudget.minAvailable and data.disruptionBudget.maxUnavailable: \
+             set one of them, not both: a PodDisruptionBudget takes only one"
+        );
+        let err = configmap_error(json!({"topologySpread.whenUnsatisfiable": "Never"}));
+        assert!(
+            err.contains("data.topologySpread.whenUnsatisfiable: unknown variant `Never`"),
+            "{err}"
+        );
+        let err = configmap_error(json!({"strict": "maybe"}));
+        assert!(
+            err.contains("data.strict: expected true or false, got \"maybe\""),
+            "{err}"
+        );
+        let err = configmap_error(json!({"environment": "prod", "podTemplatePaths": "Rollout"}));
+        assert!(
+            err.contains("data.podTemplatePaths: podTemplatePaths cannot be given in a ConfigMap; use an EnvironmentPolicy"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn configmap_selector_accepts_the_built_in_kinds() {
+        let Ok(policy) = parse_configmap(json!({"selector.kinds": "DaemonSet,CronJob"})) else {
+            panic!()
+        };
+        assert!(selects(&policy, "DaemonSet") && selects(&policy, "CronJob"));
+        assert!(!selects(&policy, "Deployment"));
+    }
+
+    #[test]
+    fn a_full_spec_round_trips_through_serde() {
+        let spec = json!({
+            "environment": "prod",
+            "kubernetesVersion": "1.31",
+            "strict": true,
+            "capacity": {"nodes": 9, "zones": 3},
+            "podTemplatePaths": [{"kind": "Rollout", "apiVersion": "argoproj.io/v1alpha1", "path": "spec.template", "scalable": true}],
+            "disruptionBudget": {"enabled": true, "minAvailable": "50%"},
+            "rollout": {"maxSurge": "30%", "maxUnavailable": 0},
+            "topologySpread": {"enabled": true, "topologyKey": "kubernetes.io/hostname", "maxSkew": 2, "whenUnsatisfiable": "ScheduleAnyway"},
+            "securityContext": "hardened",
+            "overrides": [{"rollout": {"maxSurge": 1}, "securityContext": "none", "disruptionBudget": {"enabled": false}, "topologySpread": {"maxSkew": 3}}],
+        });
+        let parsed: Result<PolicySpec, _> = serde_json::from_value(spec.clone());
+        let written = parsed.map(|parsed| serde_json::to_value(parsed).unwrap_or(Value::Null));
+        assert_eq!(written.map_err(|e| e.to_string()), Ok(spec));
     }
 
     #[test]

@@ -3,13 +3,18 @@
 //! Presets are written as ordinary [`PolicySpec`]s with every default spelled out, so the
 //! same value both feeds resolution and is printed by `envpolicy presets` as a ready-to-edit
 //! `EnvironmentPolicy`. Resources are never preset: they depend on the application.
+//!
+//! Only `prod` gets a disruption budget, a surge-only rollout and a hard zone spread: they
+//! keep a service up through node drains, deploys and zone loss, which in dev and staging is
+//! not worth the extra capacity (or the pending pods on a one-zone cluster).
 
 use serde_json::Value;
 
 use super::{
-    AntiAffinityMode, AntiAffinitySpec, AutoscalingSpec, EnvironmentPolicy, LogLevelSpec,
-    PolicySpec, API_VERSION, DEFAULT_CONFIG_MAP_KEYS, DEFAULT_ENV_VARS, DEFAULT_TOPOLOGY_KEY,
-    DEFAULT_WEIGHT, KIND,
+    AntiAffinityMode, AntiAffinitySpec, AutoscalingSpec, DisruptionBudgetSpec, EnvironmentPolicy,
+    IntOrPercent, LogLevelSpec, PolicySpec, RolloutSpec, TopologySpreadSpec, WhenUnsatisfiable,
+    API_VERSION, DEFAULT_CONFIG_MAP_KEYS, DEFAULT_ENV_VARS, DEFAULT_MAX_SKEW,
+    DEFAULT_SPREAD_TOPOLOGY_KEY, DEFAULT_TOPOLOGY_KEY, DEFAULT_WEIGHT, KIND,
 };
 
 /// Environment names that have a preset, in the order `envpolicy presets` prints them.
@@ -39,6 +44,23 @@ pub(super) fn preset_spec(environment: &str) -> Option<PolicySpec> {
                 max_replicas: Some(10),
                 cpu_utilization: Some(75),
                 memory_utilization: Some(75),
+            }),
+            // Voluntary disruptions (drains, upgrades) take down one pod at a time.
+            disruption_budget: Some(DisruptionBudgetSpec {
+                enabled: Some(true),
+                min_available: None,
+                max_unavailable: Some(IntOrPercent::Int(1)),
+            }),
+            // Surge-only: a deploy never drops below the serving replica count.
+            rollout: Some(RolloutSpec {
+                max_surge: Some(IntOrPercent::Int(1)),
+                max_unavailable: Some(IntOrPercent::Int(0)),
+            }),
+            topology_spread: Some(TopologySpreadSpec {
+                enabled: Some(true),
+                topology_key: Some(DEFAULT_SPREAD_TOPOLOGY_KEY.to_string()),
+                max_skew: Some(DEFAULT_MAX_SKEW),
+                when_unsatisfiable: Some(WhenUnsatisfiable::DoNotSchedule),
             }),
             ..PolicySpec::default()
         },
@@ -137,7 +159,54 @@ mod tests {
                 preset["spec"].get("resources").is_none(),
                 "resources are never preset"
             );
+            for top_level_only in [
+                "kubernetesVersion",
+                "strict",
+                "capacity",
+                "podTemplatePaths",
+                "securityContext",
+            ] {
+                assert!(
+                    preset["spec"].get(top_level_only).is_none(),
+                    "{top_level_only}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn only_prod_gets_a_budget_a_rollout_and_a_spread_spelled_out() {
+        let printed = presets();
+        for preset in &printed {
+            let spec = &preset["spec"];
+            if spec["environment"] == "prod" {
+                assert_eq!(
+                    spec["disruptionBudget"],
+                    json!({"enabled": true, "maxUnavailable": 1})
+                );
+                assert_eq!(spec["rollout"], json!({"maxSurge": 1, "maxUnavailable": 0}));
+                assert_eq!(
+                    spec["topologySpread"],
+                    json!({
+                        "enabled": true,
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "maxSkew": 1,
+                        "whenUnsatisfiable": "DoNotSchedule",
+                    })
+                );
+            } else {
+                for field in ["disruptionBudget", "rollout", "topologySpread"] {
+                    assert!(
+                        spec.get(field).is_none(),
+                        "{}: {field}",
+                        spec["environment"]
+                    );
+                }
+            }
+        }
+        assert!(printed
+            .iter()
+            .any(|preset| preset["spec"]["environment"] == "prod"));
     }
 
     #[test]

@@ -4,19 +4,24 @@
 //! by membership, `matchLabels` when every pair is among the workload's labels. A workload
 //! without a namespace (cluster-scoped view, or a package that leaves namespaces to kpt)
 //! matches a `namespaces` list only if the list contains `""`.
+//!
+//! Kinds are the built-in [`SUPPORTED_KINDS`] plus those declared in `spec.podTemplatePaths`,
+//! matched by name only: [`WorkloadMeta`] has no apiVersion, so the group restriction of a
+//! declared kind is applied by the caller (see `PodTemplatePath::matches`).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{join_path, ConfigError, WorkloadMeta, SUPPORTED_KINDS};
+use super::{join_path, ConfigError, WorkloadMeta, DEFAULT_KINDS, SUPPORTED_KINDS};
 
 /// The selector as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SelectorSpec {
-    /// Top level default: every supported kind. In an override, absent means "any kind the
-    /// top level selects".
+    /// Top level default: Deployment, StatefulSet and the kinds of `podTemplatePaths`
+    /// (DaemonSet, Job and CronJob only when listed). In an override, absent means "any kind
+    /// the top level selects".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kinds: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,47 +40,66 @@ pub(super) struct Selector {
     names: Option<Vec<String>>,
     namespaces: Option<Vec<String>>,
     match_labels: BTreeMap<String, String>,
+    /// `kinds` was filled in by default rather than written: error messages say so.
+    kinds_defaulted: bool,
 }
 
 impl Selector {
-    /// The policy's own selector: absent `kinds` means every supported kind.
+    /// The policy's own selector: absent `kinds` means [`DEFAULT_KINDS`] plus `custom_kinds`
+    /// (the kinds of `spec.podTemplatePaths`, which may also be listed explicitly).
     pub(super) fn top_level(
         spec: Option<&SelectorSpec>,
         path: &str,
+        custom_kinds: &[&str],
     ) -> Result<Selector, ConfigError> {
         let mut selector = match spec {
-            Some(spec) => Selector::refining(spec, path)?,
+            Some(spec) => Selector::refining(spec, path, custom_kinds)?,
             None => Selector {
                 kinds: None,
                 names: None,
                 namespaces: None,
                 match_labels: BTreeMap::new(),
+                kinds_defaulted: false,
             },
         };
         if selector.kinds.is_none() {
-            selector.kinds = Some(
-                SUPPORTED_KINDS
-                    .iter()
-                    .map(|kind| kind.to_string())
-                    .collect(),
-            );
+            let mut kinds: Vec<String> = Vec::new();
+            for kind in DEFAULT_KINDS.iter().chain(custom_kinds) {
+                // One kind may be declared twice, for two API groups.
+                if !kinds.iter().any(|known| known == kind) {
+                    kinds.push(kind.to_string());
+                }
+            }
+            selector.kinds = Some(kinds);
+            selector.kinds_defaulted = true;
         }
         Ok(selector)
     }
 
     /// An override's selector: refines the top-level one, so absent `kinds` stays absent.
-    pub(super) fn refining(spec: &SelectorSpec, path: &str) -> Result<Selector, ConfigError> {
+    /// `custom_kinds` are the kinds of `spec.podTemplatePaths`, accepted besides the built-in
+    /// ones.
+    pub(super) fn refining(
+        spec: &SelectorSpec,
+        path: &str,
+        custom_kinds: &[&str],
+    ) -> Result<Selector, ConfigError> {
         let kinds = checked_list(spec.kinds.as_ref(), &join_path(path, "kinds"), false)?;
+        let known = || SUPPORTED_KINDS.iter().chain(custom_kinds);
         for (index, kind) in kinds.iter().flatten().enumerate() {
-            if !SUPPORTED_KINDS.contains(&kind.as_str()) {
+            if !known().any(|known| known == kind) {
+                let mut known_list: Vec<&str> = Vec::new();
+                for known in known() {
+                    if !known_list.contains(known) {
+                        known_list.push(known);
+                    }
+                }
                 let mut message = format!(
-                    "kind {kind} has no pod template envpolicy knows; supported kinds: {}",
-                    SUPPORTED_KINDS.join(", ")
+                    "kind {kind} has no pod template envpolicy knows; supported kinds: {} \
+                     (declare others in podTemplatePaths)",
+                    known_list.join(", ")
                 );
-                if let Some(supported) = SUPPORTED_KINDS
-                    .iter()
-                    .find(|known| known.eq_ignore_ascii_case(kind))
-                {
+                if let Some(supported) = known().find(|known| known.eq_ignore_ascii_case(kind)) {
                     message.push_str(&format!(
                         " (kinds are case-sensitive: did you mean {supported}?)"
                     ));
@@ -104,6 +128,7 @@ impl Selector {
             names,
             namespaces,
             match_labels,
+            kinds_defaulted: false,
         })
     }
 
@@ -136,6 +161,18 @@ impl Selector {
         ] {
             if let (Some(mine), Some(theirs)) = (mine, theirs) {
                 if !mine.iter().any(|entry| theirs.contains(entry)) {
+                    if field == "kinds" && top.kinds_defaulted {
+                        return Err(ConfigError::invalid(
+                            join_path(path, field),
+                            format!(
+                                "selects only {}, which {top_path} does not select by default \
+                                 (it selects {}); list the kinds in {} to include them",
+                                mine.join(", "),
+                                theirs.join(", "),
+                                join_path(top_path, field),
+                            ),
+                        ));
+                    }
                     return Err(ConfigError::invalid(
                         join_path(path, field),
                         format!(

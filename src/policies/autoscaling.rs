@@ -10,11 +10,7 @@ use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
 
 #[must_use]
-pub fn plan(
-    w: &Workload,
-    settings: &Autoscaling,
-    inventory: &Inventory,
-) -> Plan {
+pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan {
     let mut plan = Plan::default();
     match inventory.hpa_for(w) {
         Some(hpa) if hpa.skipped => {
@@ -131,10 +127,13 @@ fn is_managed_metric(metric: &Value, resource: &str) -> bool {
 }
 
 fn new_hpa(w: &Workload, settings: &Autoscaling) -> Value {
-    let metrics: Vec<Value> = [("cpu", settings.cpu_utilization), ("memory", settings.memory_utilization)]
-        .into_iter()
-        .filter_map(|(resource, target)| Some(metric(resource, target?)))
-        .collect();
+    let metrics: Vec<Value> = [
+        ("cpu", settings.cpu_utilization),
+        ("memory", settings.memory_utilization),
+    ]
+    .into_iter()
+    .filter_map(|(resource, target)| Some(metric(resource, target?)))
+    .collect();
     json!({
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",

@@ -53,7 +53,8 @@ pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
                 else {
                     continue;
                 };
-                let path = w.pod_spec_path()
+                let path = w
+                    .pod_spec_path()
                     .key(list)
                     .item(ci, Some(&container.name))
                     .key("env")
@@ -99,7 +100,11 @@ pub fn config_map_edits(selected: &[(&Workload, Effective)], inventory: &Invento
         }
     }
     for cm in &inventory.config_maps {
-        let Some((settings, by)) = wanted.get(&(cm.id.namespace.as_deref(), cm.id.name.as_str()))
+        let ns = cm.id.namespace.as_deref();
+        let Some((settings, by)) = cm
+            .names
+            .iter()
+            .find_map(|name| wanted.get(&(ns, name.as_str())))
         else {
             continue;
         };

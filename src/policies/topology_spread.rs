@@ -19,7 +19,11 @@ fn is_ours(c: &TopologySpreadConstraint, w: &Workload, key: &str) -> bool {
 pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
     let mut plan = Plan::default();
     let list = w.pod_spec_path().key("topologySpreadConstraints");
-    let existing = w.pod.topology_spread_constraints.as_deref().unwrap_or_default();
+    let existing = w
+        .pod
+        .topology_spread_constraints
+        .as_deref()
+        .unwrap_or_default();
     let key = spread.topology_key.as_str();
     let when = spread.when_unsatisfiable.as_str();
     match existing.iter().position(|c| is_ours(c, w, key)) {
@@ -38,11 +42,31 @@ pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
         }
         Some(i) => {
             let ours = list.item(i, None);
-            if existing.get(i).is_some_and(|c| c.max_skew != spread.max_skew) {
-                plan.edit(w.item, Edit::set(ours.clone().key("maxSkew"), json!(spread.max_skew), "topology spread maxSkew"));
+            if existing
+                .get(i)
+                .is_some_and(|c| c.max_skew != spread.max_skew)
+            {
+                plan.edit(
+                    w.item,
+                    Edit::set(
+                        ours.clone().key("maxSkew"),
+                        json!(spread.max_skew),
+                        "topology spread maxSkew",
+                    ),
+                );
             }
-            if existing.get(i).is_some_and(|c| c.when_unsatisfiable != when) {
-                plan.edit(w.item, Edit::set(ours.key("whenUnsatisfiable"), json!(when), format!("topology spread over {key}: {when}")));
+            if existing
+                .get(i)
+                .is_some_and(|c| c.when_unsatisfiable != when)
+            {
+                plan.edit(
+                    w.item,
+                    Edit::set(
+                        ours.key("whenUnsatisfiable"),
+                        json!(when),
+                        format!("topology spread over {key}: {when}"),
+                    ),
+                );
             }
         }
     }
