@@ -49,6 +49,8 @@ impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, seg) in self.0.iter().enumerate() {
             match seg {
+                // Keys with dots or slashes (annotations, labels) are bracketed to stay readable.
+                Seg::Key(k) if k.contains(['.', '/', '[', ']']) => write!(f, "[{k}]")?,
                 Seg::Key(k) if i == 0 => f.write_str(k)?,
                 Seg::Key(k) => write!(f, ".{k}")?,
                 Seg::Item { name: Some(n), .. } => write!(f, "[name={n}]")?,

@@ -7,12 +7,95 @@ use std::fmt;
 use k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference;
 use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::config::PodTemplatePath;
+use crate::edit::FieldPath;
 use crate::resource::{file_of, is_local_config, is_skipped, ResourceId};
 use crate::yaml::{from_node, Node};
 
-/// Kinds whose pod template lives at `spec.template` and which envpolicy manages.
-pub const WORKLOAD_KINDS: &[&str] = &["Deployment", "StatefulSet"];
+/// How a kind rolls out new pods: which strategy fields the rollout policy sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolloutKind {
+    /// `strategy.rollingUpdate` (maxSurge, maxUnavailable).
+    Deployment,
+    /// `updateStrategy.type: RollingUpdate`.
+    StatefulSet,
+    /// `updateStrategy.rollingUpdate` (maxSurge, maxUnavailable).
+    DaemonSet,
+    None,
+}
+
+/// Where a kind keeps its pod template and which policies make sense for it. Written down once
+/// here, so no policy guesses at paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindTraits {
+    pub template: Vec<String>,
+    /// Has `spec.replicas`: fixed replicas, HPA and PodDisruptionBudget apply.
+    pub scalable: bool,
+    /// Runs several interchangeable pods selected by `spec.selector`: anti-affinity and spread apply.
+    pub spreads: bool,
+    pub rollout: RolloutKind,
+    /// Pods carry `pod-template-hash` (Deployments): spread constraints can use `matchLabelKeys`.
+    pub pod_template_hash: bool,
+}
+
+impl KindTraits {
+    fn builtin(template: &[&str], scalable: bool, rollout: RolloutKind) -> Self {
+        KindTraits {
+            template: template.iter().map(|s| (*s).to_owned()).collect(),
+            scalable,
+            spreads: scalable,
+            rollout,
+            pod_template_hash: rollout == RolloutKind::Deployment,
+        }
+    }
+
+    /// The traits of a resource, or `None` when it has no pod template envpolicy knows.
+    #[must_use]
+    pub fn of(id: &ResourceId, custom: &[PodTemplatePath]) -> Option<KindTraits> {
+        let builtin = match (id.group(), id.kind.as_str()) {
+            ("apps", "Deployment") => Some(Self::builtin(
+                &["spec", "template"],
+                true,
+                RolloutKind::Deployment,
+            )),
+            ("apps", "StatefulSet") => Some(Self::builtin(
+                &["spec", "template"],
+                true,
+                RolloutKind::StatefulSet,
+            )),
+            ("apps", "DaemonSet") => Some(Self::builtin(
+                &["spec", "template"],
+                false,
+                RolloutKind::DaemonSet,
+            )),
+            ("batch", "Job") => Some(Self::builtin(
+                &["spec", "template"],
+                false,
+                RolloutKind::None,
+            )),
+            ("batch", "CronJob") => Some(Self::builtin(
+                &["spec", "jobTemplate", "spec", "template"],
+                false,
+                RolloutKind::None,
+            )),
+            _ => None,
+        };
+        builtin.or_else(|| {
+            let entry = custom.iter().find(|c| {
+                c.kind == id.kind && c.api_group.as_deref().is_none_or(|g| g == id.group())
+            })?;
+            Some(KindTraits {
+                template: entry.path.clone(),
+                scalable: entry.scalable,
+                spreads: entry.scalable,
+                rollout: RolloutKind::None,
+                pod_template_hash: false,
+            })
+        })
+    }
+}
 
 /// Bad input: which resource, which field, what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,14 +120,20 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// A Deployment or StatefulSet as the policies see it.
+/// A workload (anything with a pod template envpolicy knows) as the policies see it.
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub item: usize,
     pub id: ResourceId,
     pub labels: BTreeMap<String, String>,
+    pub traits: KindTraits,
+    /// `spec.selector`; required (and non-empty) for kinds that scale or spread.
     pub selector: LabelSelector,
-    pub has_replicas: bool,
+    /// `spec.replicas` as written.
+    pub replicas: Option<i32>,
+    /// `spec.strategy.type` (Deployment) or `spec.updateStrategy.type`: `Recreate` and
+    /// `OnDelete` are the user's choice, and rollout settings leave them alone.
+    pub update_strategy: Option<String>,
     pub pod: PodSpec,
     /// kpt file and package annotations, copied onto objects generated for this workload.
     pub file: Option<String>,
@@ -53,14 +142,47 @@ pub struct Workload {
     pub config_maps: Vec<String>,
 }
 
+impl Workload {
+    /// The pod template (`spec.template`, `spec.jobTemplate.spec.template`, ...).
+    #[must_use]
+    pub fn template_path(&self) -> FieldPath {
+        FieldPath(
+            self.traits
+                .template
+                .iter()
+                .map(|k| crate::edit::Seg::Key(k.clone()))
+                .collect(),
+        )
+    }
+
+    /// The pod spec inside the template.
+    #[must_use]
+    pub fn pod_spec_path(&self) -> FieldPath {
+        self.template_path().key("spec")
+    }
+}
+
 /// An HPA in the input and what it scales.
 #[derive(Debug, Clone)]
 pub struct Hpa {
     pub item: usize,
     pub id: ResourceId,
     pub target: CrossVersionObjectReference,
+    pub min_replicas: Option<i32>,
+    pub max_replicas: Option<i32>,
     /// `spec.metrics` as JSON: the user's custom metrics are kept when envpolicy updates it.
     pub metrics: Vec<serde_json::Value>,
+    pub skipped: bool,
+}
+
+/// A PodDisruptionBudget in the input.
+#[derive(Debug, Clone)]
+pub struct Pdb {
+    pub item: usize,
+    pub id: ResourceId,
+    pub selector: Option<LabelSelector>,
+    pub min_available: Option<IntOrString>,
+    pub max_unavailable: Option<IntOrString>,
     pub skipped: bool,
 }
 
@@ -69,6 +191,8 @@ pub struct Hpa {
 pub struct ConfigMap {
     pub item: usize,
     pub id: ResourceId,
+    /// kustomize will rename it with a content hash after transformers, so pods roll anyway.
+    pub generated: bool,
     /// Every name pods may refer to it by: kustomize's `namePrefix` renames the ConfigMap
     /// before envpolicy runs but fixes references only afterwards, so the pods still use a
     /// name kept in `internal.config.kubernetes.io/previousNames`.
@@ -99,30 +223,54 @@ pub struct Inventory {
     /// Every Deployment and StatefulSet, in input order.
     pub workloads: Vec<WorkloadEntry>,
     pub hpas: Vec<Hpa>,
+    pub pdbs: Vec<Pdb>,
     pub config_maps: Vec<ConfigMap>,
     hpa_by_target: HashMap<(Option<String>, String, String), usize>,
+    /// Every object's (namespace, kind, name): what an HPA may target.
+    objects: std::collections::HashSet<(Option<String>, String, String)>,
 }
 
 impl Inventory {
     /// Reads the views; fails only on items no client would accept (not a mapping, no kind).
-    pub fn read(items: &[Node<'_>]) -> Result<Inventory, InputError> {
+    pub fn read(items: &[Node<'_>], custom: &[PodTemplatePath]) -> Result<Inventory, InputError> {
         let mut inv = Inventory::default();
         for (item, node) in items.iter().enumerate() {
             check_item(item, node)?;
             let id = ResourceId::of(node);
             let untouchable = is_skipped(node) || is_local_config(node);
+            inv.objects
+                .insert((id.namespace.clone(), id.kind.clone(), id.name.clone()));
+            if let Some(traits) = KindTraits::of(&id, custom) {
+                let view = workload(item, node, &id, traits);
+                let labels = match &view {
+                    Ok(w) => w.labels.clone(),
+                    Err(_) => lenient_labels(node),
+                };
+                inv.workloads.push(WorkloadEntry {
+                    id,
+                    labels,
+                    untouchable,
+                    view,
+                });
+                continue;
+            }
             match (id.group(), id.kind.as_str()) {
-                ("apps", kind) if WORKLOAD_KINDS.contains(&kind) => {
-                    let view = workload(item, node, &id);
-                    let labels = match &view {
-                        Ok(w) => w.labels.clone(),
-                        Err(_) => lenient_labels(node),
-                    };
-                    inv.workloads.push(WorkloadEntry {
+                ("policy", "PodDisruptionBudget") => {
+                    let spec = node.get("spec");
+                    let field = |key: &str| spec.and_then(|s| s.get(key));
+                    let selector =
+                        field("selector").and_then(|n| from_node::<LabelSelector>(n).ok());
+                    let min_available =
+                        field("minAvailable").and_then(|n| from_node::<IntOrString>(n).ok());
+                    let max_unavailable =
+                        field("maxUnavailable").and_then(|n| from_node::<IntOrString>(n).ok());
+                    inv.pdbs.push(Pdb {
+                        item,
                         id,
-                        labels,
-                        untouchable,
-                        view,
+                        selector,
+                        min_available,
+                        max_unavailable,
+                        skipped: untouchable,
                     });
                 }
                 ("autoscaling", "HorizontalPodAutoscaler") => {
@@ -140,10 +288,17 @@ impl Inventory {
                             Some(serde_json::Value::Array(m)) => m,
                             _ => Vec::new(),
                         };
+                        let int = |key: &str| {
+                            node.get_path(&["spec", key])
+                                .and_then(|n| from_node::<i32>(n).ok())
+                        };
+                        let (min_replicas, max_replicas) = (int("minReplicas"), int("maxReplicas"));
                         inv.hpas.push(Hpa {
                             item,
                             id,
                             target,
+                            min_replicas,
+                            max_replicas,
                             metrics,
                             skipped: untouchable,
                         });
@@ -168,6 +323,10 @@ impl Inventory {
                         .into_iter()
                         .map(|(k, v)| (k, v.unwrap_or_default()))
                         .collect();
+                    let generated = crate::resource::annotation(
+                        node,
+                        "internal.config.kubernetes.io/needsHashSuffix",
+                    ) == Some("enabled");
                     let mut names = vec![id.name.clone()];
                     let previous = crate::resource::annotation(
                         node,
@@ -184,6 +343,7 @@ impl Inventory {
                     inv.config_maps.push(ConfigMap {
                         item,
                         id,
+                        generated,
                         names,
                         data,
                     });
@@ -192,6 +352,33 @@ impl Inventory {
             }
         }
         Ok(inv)
+    }
+
+    /// The PodDisruptionBudget that covers this workload: same namespace and the workload's own
+    /// selector, else one named after it.
+    #[must_use]
+    pub fn pdb_for(&self, w: &Workload) -> Option<&Pdb> {
+        let same_ns = |p: &&Pdb| p.id.namespace == w.id.namespace;
+        self.pdbs
+            .iter()
+            .filter(same_ns)
+            .find(|p| p.selector.as_ref() == Some(&w.selector))
+            .or_else(|| {
+                self.pdbs
+                    .iter()
+                    .filter(same_ns)
+                    .find(|p| p.id.name == w.id.name)
+            })
+    }
+
+    /// True when the input holds an object of this kind and name in this namespace.
+    #[must_use]
+    pub fn has_object(&self, namespace: Option<&str>, kind: &str, name: &str) -> bool {
+        self.objects.contains(&(
+            namespace.map(str::to_owned),
+            kind.to_owned(),
+            name.to_owned(),
+        ))
     }
 
     /// The HPA that scales this workload, if any.
@@ -232,67 +419,82 @@ fn check_item(item: usize, node: &Node<'_>) -> Result<(), InputError> {
     Ok(())
 }
 
-fn workload(item: usize, node: &Node<'_>, id: &ResourceId) -> Result<Workload, InputError> {
+fn workload(
+    item: usize,
+    node: &Node<'_>,
+    id: &ResourceId,
+    traits: KindTraits,
+) -> Result<Workload, InputError> {
     let fail = |path: &str, message: String| InputError {
         resource: Some(Box::new(id.clone())),
         path: path.to_owned(),
         message,
     };
-    let view = |path: &'static [&'static str]| node.get_path(path);
-    let labels: BTreeMap<String, String> = match view(&["metadata", "labels"]) {
+    let labels: BTreeMap<String, String> = match node.get_path(&["metadata", "labels"]) {
         Some(n) => from_node::<Option<BTreeMap<String, String>>>(n)
             .map_err(|e| fail("metadata.labels", e.to_string()))?
             .unwrap_or_default(),
         None => BTreeMap::new(),
     };
-    let selector: LabelSelector = match view(&["spec", "selector"]) {
-        Some(n) => from_node(n).map_err(|e| fail("spec.selector", e.to_string()))?,
-        None => {
-            return Err(fail(
-                "spec.selector",
-                "is missing; envpolicy derives anti-affinity and HPA targets from it".into(),
-            ))
-        }
+    let selector: LabelSelector = match node.get_path(&["spec", "selector"]) {
+        Some(n) => from_node::<Option<LabelSelector>>(n)
+            .map_err(|e| fail("spec.selector", e.to_string()))?
+            .unwrap_or_default(),
+        None => LabelSelector::default(),
     };
-    if selector
+    let empty = selector
         .match_labels
         .as_ref()
         .is_none_or(BTreeMap::is_empty)
         && selector
             .match_expressions
             .as_ref()
-            .is_none_or(Vec::is_empty)
-    {
-        return Err(fail(
-            "spec.selector",
-            "is empty; it must select the workload's own pods".into(),
-        ));
+            .is_none_or(Vec::is_empty);
+    if empty && (traits.scalable || traits.spreads) {
+        let message = "is missing or empty; envpolicy derives anti-affinity, spread, HPA and PDB selectors from it";
+        return Err(fail("spec.selector", message.into()));
     }
-    let template: PodTemplateSpec = match view(&["spec", "template"]) {
+    let template_keys: Vec<&str> = traits.template.iter().map(String::as_str).collect();
+    let template_path = template_keys.join(".");
+    let template: PodTemplateSpec = match node.get_path(&template_keys) {
         Some(n) => {
-            from_node(n).map_err(|e| fail(&format!("spec.template.{}", e.path), e.message))?
+            from_node(n).map_err(|e| fail(&format!("{template_path}.{}", e.path), e.message))?
         }
-        None => return Err(fail("spec.template", "is missing".into())),
+        None => return Err(fail(&template_path, "is missing".into())),
     };
     let pod = template
         .spec
-        .ok_or_else(|| fail("spec.template.spec", "is missing".into()))?;
-    if let Some(Node::Scalar(s)) = view(&["spec", "replicas"]) {
-        if !s.is_null() && s.value.parse::<i64>().is_err() {
-            return Err(fail(
+        .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
+    let replicas = match node.get_path(&["spec", "replicas"]) {
+        Some(Node::Scalar(s)) if s.is_null() => None,
+        Some(n) => Some(from_node::<i32>(n).map_err(|_| {
+            fail(
                 "spec.replicas",
-                format!("{:?} is not a whole number", s.value),
-            ));
-        }
-    }
+                format!(
+                    "{:?} is not a whole number",
+                    n.as_str().unwrap_or("(a collection)")
+                ),
+            )
+        })?),
+        None => None,
+    };
     let config_maps = consumed_config_maps(&pod);
+    let strategy_key = if traits.rollout == RolloutKind::Deployment {
+        "strategy"
+    } else {
+        "updateStrategy"
+    };
+    let update_strategy = node
+        .str_at(&["spec", strategy_key, "type"])
+        .map(str::to_owned);
     Ok(Workload {
         item,
         id: id.clone(),
         labels,
+        traits,
         selector,
-        has_replicas: view(&["spec", "replicas"])
-            .is_some_and(|n| !n.as_scalar().is_some_and(|s| s.is_null())),
+        replicas,
+        update_strategy,
         pod,
         file: file_of(node).map(|(p, _)| p),
         package_path: crate::resource::annotation(node, crate::resource::PACKAGE_PATH_ANNOTATION)

@@ -5,51 +5,86 @@ use anyhow::{anyhow, Result};
 
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::apply;
-use crate::inventory::{Inventory, Workload};
-use crate::policies::{self, Plan, Severity};
+use crate::inventory::{Inventory, Workload, WorkloadEntry};
+use crate::policies::{self, Context, Create, Plan, Severity};
 use crate::report::{FieldReport, Report};
 use crate::resource::{file_of, ResourceId};
 use crate::yaml::Node;
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
-pub fn run<'a>(items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
-    let inventory = Inventory::read(&items)?;
-    let selected = select(&inventory, policy)?;
+pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
+    let inventory = Inventory::read(&items, policy.pod_template_paths())?;
+    let production = policy.is_production();
+    let ctx = Context {
+        inventory: &inventory,
+        kubernetes_version: policy.kubernetes_version(),
+        capacity: policy.capacity(),
+        check: if policy.strict() && production {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
+        production,
+    };
+    let (selected, override_hits) = select(&inventory, policy)?;
     let mut plan = Plan::default();
     for (w, settings) in &selected {
-        plan.extend(policies::plan_workload(w, settings, &inventory));
+        plan.extend(policies::plan_workload(w, settings, &ctx));
     }
     plan.extend(policies::config_map_edits(&selected, &inventory));
-    let skipped = skipped_reports(&inventory, policy);
-    let (items, mut reports) = apply_plan(items, plan)?;
-    reports.extend(skipped);
+    plan.extend(policies::input_checks(&selected, &ctx));
+    plan.findings.extend(policies::unmatched_selectors(
+        policy.strict(),
+        !selected.is_empty(),
+        &override_hits,
+        "spec",
+    ));
+
+    let (mut reports, changed) = apply_edits(&mut items, &plan)?;
+    // Hashes are of the ConfigMaps as edited, so this pass comes after the first.
+    let hashes = policies::config_hash_edits(&items, &changed, &selected, &inventory);
+    reports.extend(apply_edits(&mut items, &hashes)?.0);
+    reports.extend(findings(&items, &plan));
+    reports.extend(skipped_reports(&inventory, policy));
+    let (items, created) = insert_creates(items, plan.creates);
+    reports.extend(created);
     Ok((items, reports))
 }
 
-/// The workloads the policy selects, each with its effective settings. A selected workload whose
-/// view could not be read is an error: its problem is named, never silently passed over.
-fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<Vec<(&'i Workload, Effective)>> {
+fn meta(entry: &WorkloadEntry) -> WorkloadMeta<'_> {
+    WorkloadMeta {
+        kind: &entry.id.kind,
+        name: &entry.id.name,
+        namespace: entry.id.namespace.as_deref(),
+        labels: &entry.labels,
+    }
+}
+
+/// The workloads the policy selects, each with its effective settings, and how many workloads
+/// each override matched. A selected workload whose view could not be read is an error: its
+/// problem is named, never silently passed over.
+/// Selected workloads with their settings.
+type Selection<'i> = Vec<(&'i Workload, Effective)>;
+
+fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i>, Vec<usize>)> {
     let mut selected = Vec::new();
-    for entry in &inventory.workloads {
-        if entry.untouchable {
-            continue;
-        }
-        let meta = WorkloadMeta {
-            kind: &entry.id.kind,
-            name: &entry.id.name,
-            namespace: entry.id.namespace.as_deref(),
-            labels: &entry.labels,
-        };
+    let mut override_hits = vec![0; policy.override_count()];
+    for entry in inventory.workloads.iter().filter(|e| !e.untouchable) {
         let Some(settings) = policy
-            .settings_for(&meta)
+            .settings_for(&meta(entry))
             .map_err(|e| anyhow!("{}: {e}", entry.id))?
         else {
             continue;
         };
+        for i in policy.matching_overrides(&meta(entry)) {
+            if let Some(hits) = override_hits.get_mut(i) {
+                *hits += 1;
+            }
+        }
         let w = entry.view.as_ref().map_err(|e| anyhow!("{e}"))?;
         selected.push((w, settings));
     }
-    Ok(selected)
+    Ok((selected, override_hits))
 }
 
 /// Workloads the selector picks but the skip annotation protects: said, so nobody wonders.
@@ -57,16 +92,7 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
     inventory
         .workloads
         .iter()
-        .filter(|e| e.untouchable)
-        .filter(|e| {
-            let meta = WorkloadMeta {
-                kind: &e.id.kind,
-                name: &e.id.name,
-                namespace: e.id.namespace.as_deref(),
-                labels: &e.labels,
-            };
-            matches!(policy.settings_for(&meta), Ok(Some(_)))
-        })
+        .filter(|e| e.untouchable && matches!(policy.settings_for(&meta(e)), Ok(Some(_))))
         .map(|e| Report {
             severity: Severity::Info,
             message: "selected but left alone: annotated envpolicy.dev/skip or local config".into(),
@@ -77,10 +103,11 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
         .collect()
 }
 
-/// Applies edits item by item, inserts new objects after their workloads, and reports each
-/// change that did something. Edits that change nothing report nothing (idempotence).
-fn apply_plan<'a>(mut items: Vec<Node<'a>>, plan: Plan) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
+/// Applies edits in order and reports each that changed something (so a second run reports no
+/// changes); returns the reports and the items that changed.
+fn apply_edits(items: &mut [Node<'_>], plan: &Plan) -> Result<(Vec<Report>, Vec<usize>)> {
     let mut reports = Vec::new();
+    let mut changed = Vec::new();
     for (item, edit) in &plan.edits {
         let node = items
             .get_mut(*item)
@@ -88,6 +115,9 @@ fn apply_plan<'a>(mut items: Vec<Node<'a>>, plan: Plan) -> Result<(Vec<Node<'a>>
         let id = ResourceId::of(node);
         let applied = apply(node, edit).map_err(|e| anyhow!("{id}: {e}"))?;
         if let Some(applied) = applied {
+            if changed.last() != Some(item) {
+                changed.push(*item);
+            }
             reports.push(Report {
                 severity: Severity::Info,
                 message: edit.message.clone(),
@@ -101,26 +131,40 @@ fn apply_plan<'a>(mut items: Vec<Node<'a>>, plan: Plan) -> Result<(Vec<Node<'a>>
             });
         }
     }
-    for finding in &plan.findings {
-        let node = finding.item.and_then(|i| items.get(i));
-        reports.push(Report {
-            severity: finding.severity,
-            message: finding.message.clone(),
-            resource: node.map(ResourceId::of),
-            field: finding.path.as_ref().map(|p| FieldReport {
-                path: p.to_string(),
-                current: None,
-                proposed: None,
-            }),
-            file: node.and_then(file_of),
-        });
+    Ok((reports, changed))
+}
+
+fn findings(items: &[Node<'_>], plan: &Plan) -> Vec<Report> {
+    plan.findings
+        .iter()
+        .map(|finding| {
+            let node = finding.item.and_then(|i| items.get(i));
+            Report {
+                severity: finding.severity,
+                message: finding.message.clone(),
+                resource: node.map(ResourceId::of),
+                field: finding.path.as_ref().map(|p| FieldReport {
+                    path: p.to_string(),
+                    current: None,
+                    proposed: None,
+                }),
+                file: node.and_then(file_of),
+            }
+        })
+        .collect()
+}
+
+/// Inserts new objects right after the item they were made for, in a stable order.
+fn insert_creates<'a>(
+    items: Vec<Node<'a>>,
+    mut creates: Vec<Create>,
+) -> (Vec<Node<'a>>, Vec<Report>) {
+    if creates.is_empty() {
+        return (items, Vec::new());
     }
-    if plan.creates.is_empty() {
-        return Ok((items, reports));
-    }
-    let mut creates = plan.creates;
     creates.sort_by_key(|c| c.after);
     let mut creates = creates.into_iter().peekable();
+    let mut reports = Vec::new();
     let mut out = Vec::with_capacity(items.len() + creates.len());
     for (i, node) in items.into_iter().enumerate() {
         out.push(node);
@@ -128,7 +172,7 @@ fn apply_plan<'a>(mut items: Vec<Node<'a>>, plan: Plan) -> Result<(Vec<Node<'a>>
             let object = Node::from_json(&create.object);
             reports.push(Report {
                 severity: Severity::Info,
-                message: create.message.clone(),
+                message: create.message,
                 resource: Some(ResourceId::of(&object)),
                 field: None,
                 file: file_of(&object),
@@ -136,5 +180,5 @@ fn apply_plan<'a>(mut items: Vec<Node<'a>>, plan: Plan) -> Result<(Vec<Node<'a>>
             out.push(object);
         }
     }
-    Ok((out, reports))
+    (out, reports)
 }

@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{PodAffinityTerm, WeightedPodAffinityTerm};
 use serde_json::{json, Value};
 
-use super::{pod_spec_path, Plan};
+use super::Plan;
 use crate::config::{AntiAffinity, AntiAffinityMode};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
@@ -13,8 +13,8 @@ use crate::inventory::Workload;
 const REQUIRED: &str = "requiredDuringSchedulingIgnoredDuringExecution";
 const PREFERRED: &str = "preferredDuringSchedulingIgnoredDuringExecution";
 
-fn anti_path() -> FieldPath {
-    pod_spec_path().key("affinity").key("podAntiAffinity")
+fn anti_path(w: &Workload) -> FieldPath {
+    w.pod_spec_path().key("affinity").key("podAntiAffinity")
 }
 
 /// Ours: selects exactly the workload's pods over the configured topology key.
@@ -80,7 +80,7 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
             );
             plan.edit(
                 w.item,
-                Edit::remove(anti_path().key(list).item(i, None), 3, message),
+                Edit::remove(anti_path(w).key(list).item(i, None), 3, message),
             );
         }
     }
@@ -88,7 +88,7 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
         let message = format!("required anti-affinity: at most one pod of this workload per {key}");
         plan.edit(
             w.item,
-            Edit::append(anti_path().key(REQUIRED), term.clone(), message),
+            Edit::append(anti_path(w).key(REQUIRED), term.clone(), message),
         );
     }
     if keep_preferred {
@@ -98,7 +98,7 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
                 plan.edit(
                     w.item,
                     Edit::append(
-                        anti_path().key(PREFERRED),
+                        anti_path(w).key(PREFERRED),
                         json!({"weight": settings.weight, "podAffinityTerm": term}),
                         message,
                     ),
@@ -109,7 +109,7 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
                     .get(i)
                     .is_some_and(|t| t.weight != settings.weight) =>
             {
-                let path = anti_path().key(PREFERRED).item(i, None).key("weight");
+                let path = anti_path(w).key(PREFERRED).item(i, None).key("weight");
                 plan.edit(
                     w.item,
                     Edit::set(

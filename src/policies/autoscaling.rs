@@ -2,21 +2,15 @@
 //! with its labels. An HPA that already scales the workload is updated, never duplicated, so a
 //! second run (which sees the HPA the first one wrote) changes nothing.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use super::{pod_spec_path, Create, Plan, Severity};
-use crate::config::{Autoscaling, Resources};
+use super::{generated_metadata, Create, Plan, Severity};
+use crate::config::Autoscaling;
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
-use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 
 #[must_use]
-pub fn plan(
-    w: &Workload,
-    settings: &Autoscaling,
-    resources: &Resources,
-    inventory: &Inventory,
-) -> Plan {
+pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan {
     let mut plan = Plan::default();
     match inventory.hpa_for(w) {
         Some(hpa) if hpa.skipped => {
@@ -119,7 +113,6 @@ pub fn plan(
             });
         }
     }
-    plan.extend(missing_requests(w, settings, resources));
     plan
 }
 
@@ -141,35 +134,10 @@ fn new_hpa(w: &Workload, settings: &Autoscaling) -> Value {
     .into_iter()
     .filter_map(|(resource, target)| Some(metric(resource, target?)))
     .collect();
-    let mut metadata = Map::new();
-    metadata.insert("name".into(), json!(w.id.name));
-    if let Some(ns) = &w.id.namespace {
-        metadata.insert("namespace".into(), json!(ns));
-    }
-    if !w.labels.is_empty() {
-        metadata.insert("labels".into(), json!(w.labels));
-    }
-    // kpt writes the HPA in a file beside the workload's (no index: kpt appends; never ids).
-    let mut annotations = Map::new();
-    if let Some(file) = &w.file {
-        let dir = file
-            .rsplit_once('/')
-            .map(|(d, _)| format!("{d}/"))
-            .unwrap_or_default();
-        for key in PATH_ANNOTATIONS {
-            annotations.insert(key.into(), json!(format!("{dir}hpa-{}.yaml", w.id.name)));
-        }
-    }
-    if let Some(package) = &w.package_path {
-        annotations.insert(PACKAGE_PATH_ANNOTATION.into(), json!(package));
-    }
-    if !annotations.is_empty() {
-        metadata.insert("annotations".into(), Value::Object(annotations));
-    }
     json!({
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": metadata,
+        "metadata": generated_metadata(w, "hpa"),
         "spec": {
             "scaleTargetRef": {"apiVersion": w.id.api_version, "kind": w.id.kind, "name": w.id.name},
             "minReplicas": settings.min_replicas,
@@ -177,53 +145,4 @@ fn new_hpa(w: &Workload, settings: &Autoscaling) -> Value {
             "metrics": metrics,
         }
     })
-}
-
-/// An HPA with a utilization target never scales when a container lacks that request.
-fn missing_requests(w: &Workload, settings: &Autoscaling, resources: &Resources) -> Plan {
-    let mut plan = Plan::default();
-    let sidecars = w
-        .pod
-        .init_containers
-        .iter()
-        .flatten()
-        .enumerate()
-        .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"));
-    let containers = w
-        .pod
-        .containers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ("containers", i, c, true));
-    let all = containers.chain(sidecars.map(|(i, c)| ("initContainers", i, c, false)));
-    for (list, i, c, configured) in all {
-        for (resource, target) in [
-            ("cpu", settings.cpu_utilization),
-            ("memory", settings.memory_utilization),
-        ] {
-            if target.is_none() {
-                continue;
-            }
-            let has = c
-                .resources
-                .as_ref()
-                .and_then(|r| r.requests.as_ref())
-                .is_some_and(|r| r.contains_key(resource))
-                || (configured && resources.requests.contains_key(resource));
-            if !has {
-                let path = pod_spec_path()
-                    .key(list)
-                    .item(i, Some(&c.name))
-                    .key("resources")
-                    .key("requests")
-                    .key(resource);
-                let message = format!(
-                    "container {} has no {resource} request, so the HPA's {resource} utilization target can never be computed and it will not scale; set resources.requests.{resource}",
-                    c.name
-                );
-                plan.finding(Severity::Warning, w.item, Some(path), message);
-            }
-        }
-    }
-    plan
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{pod_spec_path, Plan, Severity};
+use super::{Plan, Severity};
 use crate::config::{Effective, LogLevel};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
@@ -53,7 +53,8 @@ pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
                 else {
                     continue;
                 };
-                let path = pod_spec_path()
+                let path = w
+                    .pod_spec_path()
                     .key(list)
                     .item(ci, Some(&container.name))
                     .key("env")

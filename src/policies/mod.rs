@@ -3,16 +3,25 @@
 
 mod anti_affinity;
 mod autoscaling;
+mod checks;
+mod config_hash;
+mod disruption_budget;
+mod hardening;
 mod log_level;
 mod replicas;
 mod resources;
+mod rollout;
+mod topology_spread;
 
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
-use crate::config::Effective;
+use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
+use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 
+pub use checks::{input_checks, unmatched_selectors};
+pub use config_hash::config_hash_edits;
 pub use log_level::config_map_edits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -86,31 +95,113 @@ impl Plan {
     }
 }
 
-/// The pod template's path in a workload.
-fn pod_spec_path() -> FieldPath {
-    FieldPath::keys(&["spec", "template", "spec"])
+/// What every policy may consult besides the workload and its settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub inventory: &'a Inventory,
+    pub kubernetes_version: (u32, u32),
+    pub capacity: &'a Capacity,
+    /// Severity of consistency checks: `error` in prod with `strict: true`, else `warning`.
+    pub check: Severity,
+    pub production: bool,
 }
 
-/// Runs every per-workload policy, in a fixed order: resources first, so the autoscaling check
-/// sees the requests it will have.
+/// The effective replica floor: the fixed count, else the HPA's minReplicas (envpolicy's or the
+/// user's), else `spec.replicas` as written (Kubernetes defaults it to 1). PDBs, rollout and
+/// the capacity checks are all computed from this one number.
 #[must_use]
-pub fn plan_workload(w: &Workload, settings: &Effective, inventory: &Inventory) -> Plan {
+pub fn replica_floor(w: &Workload, settings: &Effective, inventory: &Inventory) -> i32 {
+    if let Some(fixed) = settings.replicas {
+        return fixed;
+    }
+    if let Some(scaling) = &settings.autoscaling {
+        return scaling.min_replicas;
+    }
+    if let Some(hpa) = inventory.hpa_for(w) {
+        return hpa.min_replicas.unwrap_or(1);
+    }
+    w.replicas.unwrap_or(1)
+}
+
+/// True when envpolicy gives the workload required anti-affinity (one pod per topology domain).
+fn required_anti_affinity(w: &Workload, settings: &Effective) -> bool {
+    w.traits.spreads
+        && settings
+            .anti_affinity
+            .as_ref()
+            .is_some_and(|a| a.mode == AntiAffinityMode::Required)
+}
+
+/// Metadata for an object generated for `w`: its name, namespace and labels, and kpt path
+/// annotations so kpt writes it beside the workload (`<dir>/<prefix>-<name>.yaml`). Never id
+/// or local-config annotations (see krm-protocol.md).
+fn generated_metadata(w: &Workload, file_prefix: &str) -> Value {
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), json!(w.id.name));
+    if let Some(ns) = &w.id.namespace {
+        metadata.insert("namespace".into(), json!(ns));
+    }
+    if !w.labels.is_empty() {
+        metadata.insert("labels".into(), json!(w.labels));
+    }
+    let mut annotations = Map::new();
+    if let Some(file) = &w.file {
+        let dir = file
+            .rsplit_once('/')
+            .map(|(d, _)| format!("{d}/"))
+            .unwrap_or_default();
+        for key in PATH_ANNOTATIONS {
+            annotations.insert(
+                key.into(),
+                json!(format!("{dir}{file_prefix}-{}.yaml", w.id.name)),
+            );
+        }
+    }
+    if let Some(package) = &w.package_path {
+        annotations.insert(PACKAGE_PATH_ANNOTATION.into(), json!(package));
+    }
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), Value::Object(annotations));
+    }
+    Value::Object(metadata)
+}
+
+/// Runs every per-workload policy, in a fixed order: resources first, so the checks see the
+/// requests containers will have. Each policy runs only for kinds it makes sense for.
+#[must_use]
+pub fn plan_workload(w: &Workload, settings: &Effective, ctx: &Context<'_>) -> Plan {
     let mut plan = Plan::default();
+    let traits = &w.traits;
     plan.extend(resources::plan(w, &settings.resources));
-    plan.extend(replicas::plan(w, settings, inventory));
-    if let Some(anti) = &settings.anti_affinity {
+    if traits.scalable {
+        plan.extend(replicas::plan(w, settings, ctx.inventory));
+    }
+    if let (Some(anti), true) = (&settings.anti_affinity, traits.spreads) {
         plan.extend(anti_affinity::plan(w, anti));
+    }
+    if let (Some(spread), true) = (&settings.topology_spread, traits.spreads) {
+        plan.extend(topology_spread::plan(w, spread, ctx));
     }
     if let Some(level) = &settings.log_level {
         plan.extend(log_level::env_edits(w, level));
     }
-    if let Some(scaling) = &settings.autoscaling {
-        plan.extend(autoscaling::plan(
-            w,
-            scaling,
-            &settings.resources,
-            inventory,
-        ));
+    if let (Some(scaling), true) = (&settings.autoscaling, traits.scalable) {
+        plan.extend(autoscaling::plan(w, scaling, ctx.inventory));
     }
+    if let (Some(budget), true) = (&settings.disruption_budget, traits.scalable) {
+        plan.extend(disruption_budget::plan(w, budget, settings, ctx));
+    }
+    if let Some(rollout) = &settings.rollout {
+        plan.extend(rollout::plan(w, rollout, settings, ctx));
+    }
+    if settings.hardened {
+        plan.extend(hardening::plan(w));
+    }
+    plan.extend(checks::workload_checks(w, settings, ctx));
     plan
+}
+
+/// `percent` of `count`, rounded up, as Kubernetes scales surge and budget percentages.
+fn ceil_percent(count: i32, percent: i32) -> i64 {
+    (i64::from(count.max(0)) * i64::from(percent.max(0)) + 99) / 100
 }

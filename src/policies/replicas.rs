@@ -31,7 +31,7 @@ pub fn plan(w: &Workload, settings: &Effective, inventory: &Inventory) -> Plan {
                 plan.finding(Severity::Warning, w.item, Some(path), message);
             }
         }
-        (None, Some(_), _) | (None, None, Some(_)) if w.has_replicas => {
+        (None, Some(_), _) | (None, None, Some(_)) if w.replicas.is_some() => {
             plan.edit(
                 w.item,
                 Edit::remove(path, 0, "removed: an HPA owns the replica count and an applied spec.replicas would fight it (on a live cluster, the first client-side apply without it can reset the Deployment to 1 replica until the HPA reacts)"),

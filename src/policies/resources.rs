@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{pod_spec_path, Plan};
+use super::Plan;
 use crate::config::Resources;
 use crate::edit::Edit;
 use crate::inventory::Workload;
@@ -12,7 +12,8 @@ use crate::inventory::Workload;
 pub fn plan(w: &Workload, resources: &Resources) -> Plan {
     let mut plan = Plan::default();
     for (i, container) in w.pod.containers.iter().enumerate() {
-        let base = pod_spec_path()
+        let base = w
+            .pod_spec_path()
             .key("containers")
             .item(i, Some(&container.name))
             .key("resources");

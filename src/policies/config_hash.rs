@@ -1,0 +1,82 @@
+//! Pods do not notice a changed ConfigMap: kustomize renames *generated* ConfigMaps by content
+//! hash, so their consumers roll, but a plain ConfigMap keeps its name. When envpolicy changes
+//! one, it stamps a content hash on the pod templates that read it, so the pods roll.
+
+use serde_json::json;
+
+use super::Plan;
+use crate::config::Effective;
+use crate::edit::Edit;
+use crate::inventory::{ConfigMap, Inventory, Workload};
+use crate::yaml::Node;
+
+/// The pod-template annotation that carries the hash.
+pub const CONFIG_HASH_ANNOTATION: &str = "envpolicy.dev/config-hash";
+
+/// FNV-1a, 64 bits: stable across Rust versions and platforms (std's hasher promises neither),
+/// and ten lines instead of a dependency for a non-cryptographic fingerprint.
+fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// Edits stamping the hash of the ConfigMaps each workload reads, for the workloads that read a
+/// ConfigMap changed in this run (`changed`: item indices). `items` are the items after the
+/// run's edits, so the hash is of what will be applied.
+#[must_use]
+pub fn config_hash_edits(
+    items: &[Node<'_>],
+    changed: &[usize],
+    selected: &[(&Workload, Effective)],
+    inventory: &Inventory,
+) -> Plan {
+    let mut plan = Plan::default();
+    let changed_plain: Vec<_> = inventory
+        .config_maps
+        .iter()
+        .filter(|cm| changed.contains(&cm.item) && !cm.generated)
+        .collect();
+    if changed_plain.is_empty() {
+        return plan;
+    }
+    for (w, _) in selected {
+        let reads = |cm: &&ConfigMap| {
+            cm.id.namespace == w.id.namespace && w.config_maps.iter().any(|n| cm.known_as(n))
+        };
+        if !changed_plain.iter().any(reads) {
+            continue;
+        }
+        let mut text = String::new();
+        for cm in inventory
+            .config_maps
+            .iter()
+            .filter(|cm| !cm.generated && reads(cm))
+        {
+            let data = items
+                .get(cm.item)
+                .and_then(|n| n.get("data"))
+                .map(Node::to_json)
+                .unwrap_or_default();
+            text.push_str(&cm.id.name);
+            text.push('\0');
+            text.push_str(&data.to_string());
+            text.push('\0');
+        }
+        let hash = format!("{:016x}", fnv1a(text.bytes()));
+        let path = w
+            .template_path()
+            .key("metadata")
+            .key("annotations")
+            .key(CONFIG_HASH_ANNOTATION);
+        plan.edit(
+            w.item,
+            Edit::set(
+                path,
+                json!(hash),
+                "ConfigMap content changed: roll the pods that read it",
+            ),
+        );
+    }
+    plan
+}
