@@ -451,8 +451,15 @@ fn workload(
             .as_ref()
             .is_none_or(Vec::is_empty);
     if empty && (traits.scalable || traits.spreads) {
-        let message = "is missing or empty; envpolicy derives anti-affinity, spread, HPA and PDB selectors from it";
-        return Err(fail("spec.selector", message.into()));
+        let what = if node.get_path(&["spec", "selector"]).is_some() {
+            "is empty"
+        } else {
+            "is missing"
+        };
+        let message = format!(
+            "{what}; envpolicy derives anti-affinity, spread, HPA and PDB selectors from it"
+        );
+        return Err(fail("spec.selector", message));
     }
     let template_keys: Vec<&str> = traits.template.iter().map(String::as_str).collect();
     let template_path = template_keys.join(".");
