@@ -72,6 +72,8 @@ pub fn parse_stream(input: &str) -> Result<Vec<Node<'_>>, ParseError> {
     let mut builder = Builder {
         input,
         stack: Vec::new(),
+        items: Vec::new(),
+        entries: Vec::new(),
         anchors: HashMap::new(),
         alias_nodes: 0,
         docs: Vec::new(),
@@ -87,13 +89,20 @@ pub fn parse_stream(input: &str) -> Result<Vec<Node<'_>>, ParseError> {
     Ok(builder.docs)
 }
 
+/// An open collection. Its children wait in the builder's shared `items`/`entries` buffers from
+/// `start` on, and move into a vector of exactly their count when it closes: one allocation per
+/// collection and no spare capacity (the tree is most of the memory a run needs).
 enum Frame<'a> {
     Seq {
-        seq: Seq<'a>,
+        start: usize,
+        flow: bool,
+        tag: Option<Box<str>>,
         anchor: usize,
     },
     Map {
-        map: Map<'a>,
+        start: usize,
+        flow: bool,
+        tag: Option<Box<str>>,
         key: Option<Scalar<'a>>,
         anchor: usize,
         seen: Option<HashSet<String>>,
@@ -103,6 +112,10 @@ enum Frame<'a> {
 struct Builder<'a> {
     input: &'a str,
     stack: Vec<Frame<'a>>,
+    /// Children of the open sequences, innermost last.
+    items: Vec<Node<'a>>,
+    /// Entries of the open mappings, innermost last.
+    entries: Vec<(Scalar<'a>, Node<'a>)>,
     anchors: HashMap<usize, Node<'a>>,
     alias_nodes: usize,
     docs: Vec<Node<'a>>,
@@ -132,23 +145,20 @@ impl<'a> Builder<'a> {
             }
             Event::SequenceStart(style, anchor, tag) => {
                 self.open(span)?;
-                let seq = Seq {
-                    items: Vec::new(),
+                self.stack.push(Frame::Seq {
+                    start: self.items.len(),
                     flow: style == StructureStyle::Flow,
                     tag: tag_text(tag.as_deref()),
-                };
-                self.stack.push(Frame::Seq { seq, anchor });
+                    anchor,
+                });
                 Ok(())
             }
             Event::MappingStart(style, anchor, tag) => {
                 self.open(span)?;
-                let map = Map {
-                    entries: Vec::new(),
+                self.stack.push(Frame::Map {
+                    start: self.entries.len(),
                     flow: style == StructureStyle::Flow,
                     tag: tag_text(tag.as_deref()),
-                };
-                self.stack.push(Frame::Map {
-                    map,
                     key: None,
                     anchor,
                     seen: None,
@@ -156,8 +166,26 @@ impl<'a> Builder<'a> {
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                Some(Frame::Seq { seq, anchor }) => self.complete(Node::Seq(seq), anchor, span),
-                Some(Frame::Map { map, anchor, .. }) => self.complete(Node::Map(map), anchor, span),
+                Some(Frame::Seq {
+                    start,
+                    flow,
+                    tag,
+                    anchor,
+                }) => {
+                    let items = self.items.drain(start..).collect();
+                    self.complete(Node::Seq(Seq { items, flow, tag }), anchor, span)
+                }
+                Some(Frame::Map {
+                    start,
+                    flow,
+                    tag,
+                    anchor,
+                    ..
+                }) => {
+                    let entries = self.entries.drain(start..).collect();
+                    let map = Map { entries, flow, tag };
+                    self.complete(Node::Map(map), anchor, span)
+                }
                 None => Err(error_at(span, "unbalanced collection end")),
             },
             Event::Alias(id) => {
@@ -241,9 +269,11 @@ impl<'a> Builder<'a> {
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { seq, .. }) => seq.items.push(node),
-            Some(Frame::Map { map, key, seen, .. }) => match key.take() {
-                Some(k) => map.entries.push((k, node)),
+            Some(Frame::Seq { .. }) => self.items.push(node),
+            Some(Frame::Map {
+                start, key, seen, ..
+            }) => match key.take() {
+                Some(k) => self.entries.push((k, node)),
                 None => {
                     let Node::Scalar(k) = node else {
                         return Err(error_at(
@@ -254,11 +284,11 @@ impl<'a> Builder<'a> {
                     let duplicate = match seen {
                         Some(set) => !set.insert(k.value.to_string()),
                         None => {
-                            let dup = map.entries.iter().any(|(e, _)| e.value == k.value);
-                            if map.entries.len() >= SMALL_MAP {
+                            let open = self.entries.get(*start..).unwrap_or_default();
+                            let dup = open.iter().any(|(e, _)| e.value == k.value);
+                            if open.len() >= SMALL_MAP {
                                 *seen = Some(
-                                    map.entries
-                                        .iter()
+                                    open.iter()
                                         .map(|(e, _)| e.value.to_string())
                                         .chain([k.value.to_string()])
                                         .collect(),
