@@ -45,7 +45,14 @@ fn emit_into(out: &mut String, doc: &Node<'_>) {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    // One copy per line instead of a push per space: this runs for every line written.
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
+    }
+    out.push_str(SPACES.get(..n).unwrap_or_default());
 }
 
 /// A block collection that goes on the lines below its key or dash.
@@ -217,14 +224,25 @@ fn flow_scalar(out: &mut String, s: &Scalar<'_>, in_flow: bool) {
 }
 
 /// A value read as plain stays plain unless it now sits where plain text means something else.
+/// One pass over the bytes (it runs for every plain scalar written): no line break, no leading or
+/// trailing space, no `: `, ` #` or trailing `:`, and in flow context no `,[]{}`.
 fn plain_still_valid(value: &str, in_flow: bool) -> bool {
-    if value.contains('\n') || value.starts_with(' ') || value.ends_with(' ') {
+    let bytes = value.as_bytes();
+    if matches!(bytes.first(), Some(b' ')) || matches!(bytes.last(), Some(b' ' | b':')) {
         return false;
     }
-    if value.contains(": ") || value.contains(" #") || value.ends_with(':') {
-        return false;
+    let mut prev = 0u8;
+    for &b in bytes {
+        match b {
+            b'\n' => return false,
+            b' ' if prev == b':' => return false,
+            b'#' if prev == b' ' => return false,
+            b',' | b'[' | b']' | b'{' | b'}' if in_flow => return false,
+            _ => {}
+        }
+        prev = b;
     }
-    !(in_flow && value.contains([',', '[', ']', '{', '}']))
+    true
 }
 
 /// Writes a literal or folded block scalar whose content lines go at column `at`.

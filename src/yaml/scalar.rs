@@ -41,8 +41,14 @@ pub fn resolve_plain(s: &str) -> Resolved {
     if !(first.is_ascii_digit() || matches!(first, '+' | '-' | '.')) {
         return Resolved::Str;
     }
-    let digits: String = s.chars().filter(|c| *c != '_').collect();
-    if let Some(i) = parse_int(&digits) {
+    // Underscores are dropped (`1_000`); most numbers have none, so no copy then.
+    let digits: std::borrow::Cow<'_, str> = if s.contains('_') {
+        s.chars().filter(|c| *c != '_').collect::<String>().into()
+    } else {
+        s.into()
+    };
+    let digits: &str = &digits;
+    if let Some(i) = parse_int(digits) {
         return Resolved::Int(i);
     }
     let float_chars = digits
