@@ -8,7 +8,8 @@
 //!
 //! kubectl, kpt and git are required: a missing tool fails the test, it is never skipped.
 //! Each test works in its own temporary directory. The zero-churn goldens are rewritten with
-//! `UPDATE_GOLDEN=1 cargo test --test e2e`; review them with `git diff functions/`.
+//! `UPDATE_GOLDEN=1 cargo test --test e2e zero_churn -- --test-threads=1` (one thread: two
+//! tests write diff.patch and a third reads it); review them with `git diff functions/`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -339,6 +340,197 @@ fn generated_config<'d>(docs: &'d [Value], prefix: &str) -> (&'d Value, String) 
     (map, map_name.to_string())
 }
 
+/// The `envpolicy.dev/config-hash` annotation on the workload's pod template, if any.
+fn config_hash(workload: &Value) -> Option<&str> {
+    workload["spec"]["template"]["metadata"]["annotations"]["envpolicy.dev/config-hash"].as_str()
+}
+
+/// A config hash is a 64-bit hex fingerprint (envpolicy writes it as a string).
+fn assert_config_hash(workload: &Value) -> &str {
+    let hash = config_hash(workload).unwrap_or_else(|| {
+        panic!(
+            "{}: a ConfigMap it reads changed and keeps its name, so its pod template needs \
+             envpolicy.dev/config-hash: {}",
+            name(workload),
+            workload["spec"]["template"]["metadata"]
+        )
+    });
+    assert!(
+        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}: config hash {hash:?} is not 16 hex digits",
+        name(workload)
+    );
+    hash
+}
+
+// ---------------------------------------------------------------------------------------------
+// The prod preset's production policies (issue #4): a drain-safe PodDisruptionBudget, a rollout
+// strategy and a zone spread per Deployment and StatefulSet, all from one replica floor.
+// ---------------------------------------------------------------------------------------------
+
+const ZONE: &str = "topology.kubernetes.io/zone";
+
+/// The effective replica floor: the fixed count, else the minReplicas of the HPA scaling it.
+fn replica_floor(workload: &Value, hpas: &[&Value]) -> i64 {
+    if let Some(fixed) = workload["spec"]["replicas"].as_i64() {
+        return fixed;
+    }
+    let hpa = hpas
+        .iter()
+        .find(|h| {
+            let target = &h["spec"]["scaleTargetRef"];
+            target["kind"] == workload["kind"]
+                && target["name"] == workload["metadata"]["name"]
+                && h["metadata"]["namespace"] == workload["metadata"]["namespace"]
+        })
+        .unwrap_or_else(|| panic!("{}: no spec.replicas and no HPA", name(workload)));
+    hpa["spec"]["minReplicas"].as_i64().unwrap_or(1)
+}
+
+/// Pods a PDB's minAvailable or maxUnavailable stands for at `floor` (percentages round up).
+fn budget_pods(value: &Value, floor: i64) -> i64 {
+    if let Some(n) = value.as_i64() {
+        return n;
+    }
+    let percent: i64 = value
+        .as_str()
+        .and_then(|s| s.strip_suffix('%'))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("budget {value} is neither a count nor a percentage"));
+    (floor * percent + 99) / 100
+}
+
+/// True when the budget lets at least one pod be evicted with `floor` pods running:
+/// minAvailable below the floor, or maxUnavailable of at least one.
+fn allows_a_disruption(spec: &Value, floor: i64) -> bool {
+    if !spec["minAvailable"].is_null() {
+        budget_pods(&spec["minAvailable"], floor) < floor
+    } else {
+        spec["maxUnavailable"].is_null() || budget_pods(&spec["maxUnavailable"], floor) >= 1
+    }
+}
+
+/// The prod preset's budget: policy/v1, named after the workload and in its namespace, its
+/// selector, `maxUnavailable: 1`, `AlwaysAllow` (kubernetesVersion defaults to 1.30), and a
+/// node drain never blocked at the replica floor.
+fn assert_drain_safe_pdb(pdb: &Value, workload: &Value, floor: i64) {
+    let who = format!("PDB for {} {}", workload["kind"], name(workload));
+    assert_eq!(pdb["apiVersion"], "policy/v1", "{who}");
+    assert_eq!(pdb["kind"], "PodDisruptionBudget", "{who}");
+    assert_eq!(
+        pdb["metadata"]["name"], workload["metadata"]["name"],
+        "{who}: named after the workload"
+    );
+    assert_eq!(
+        pdb["metadata"]["namespace"], workload["metadata"]["namespace"],
+        "{who}"
+    );
+    let spec = &pdb["spec"];
+    assert_eq!(
+        spec["selector"], workload["spec"]["selector"],
+        "{who}: the workload's own selector"
+    );
+    assert_eq!(spec["maxUnavailable"], 1, "{who}: {spec}");
+    assert!(spec["minAvailable"].is_null(), "{who}: {spec}");
+    assert_eq!(
+        spec["unhealthyPodEvictionPolicy"], "AlwaysAllow",
+        "{who}: crash-looping pods must not block a drain"
+    );
+    assert!(
+        allows_a_disruption(spec, floor),
+        "{who} allows no voluntary disruption at a replica floor of {floor}: {spec}"
+    );
+}
+
+/// Deployments roll out with maxSurge 1, maxUnavailable 0, unless required anti-affinity (one
+/// pod per node) and `capacity.nodes` leave no node for the surge pod: then 0 and 1.
+fn expected_rollout(floor: i64, required_anti_affinity: bool, nodes: Option<i64>) -> Value {
+    match nodes {
+        Some(nodes) if required_anti_affinity && floor + 1 > nodes => {
+            serde_json::json!({"maxSurge": 0, "maxUnavailable": 1})
+        }
+        _ => serde_json::json!({"maxSurge": 1, "maxUnavailable": 0}),
+    }
+}
+
+/// Deployments: `strategy.rollingUpdate` per [`expected_rollout`]; StatefulSets:
+/// `updateStrategy.type: RollingUpdate`.
+fn assert_rollout(workload: &Value, floor: i64, nodes: Option<i64>) {
+    let who = format!("{} {}", workload["kind"], name(workload));
+    if workload["kind"] == "StatefulSet" {
+        assert_eq!(
+            workload["spec"]["updateStrategy"],
+            serde_json::json!({"type": "RollingUpdate"}),
+            "{who}"
+        );
+        return;
+    }
+    assert_eq!(workload["kind"], "Deployment", "{who}");
+    let strategy = &workload["spec"]["strategy"];
+    assert!(
+        strategy["type"].is_null() || strategy["type"] == "RollingUpdate",
+        "{who}: {strategy}"
+    );
+    let required = own_terms(workload, REQUIRED).len() == 1;
+    assert_eq!(
+        strategy["rollingUpdate"],
+        expected_rollout(floor, required, nodes),
+        "{who}: replica floor {floor}, required anti-affinity {required}, capacity.nodes {nodes:?}"
+    );
+}
+
+/// One constraint over zones for the workload's own pods: maxSkew 1, DoNotSchedule, its
+/// selector, and `matchLabelKeys: [pod-template-hash]` for Deployments (old and new
+/// ReplicaSets spread separately; StatefulSet pods have no such label).
+fn assert_zone_spread(workload: &Value) {
+    let who = format!("{} {}", workload["kind"], name(workload));
+    let zone: Vec<&Value> = workload["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["topologyKey"] == ZONE)
+        .collect();
+    assert_eq!(zone.len(), 1, "{who}: one zone constraint: {zone:?}");
+    let mut expected = serde_json::json!({
+        "maxSkew": 1,
+        "topologyKey": ZONE,
+        "whenUnsatisfiable": "DoNotSchedule",
+        "labelSelector": workload["spec"]["selector"],
+    });
+    if workload["kind"] == "Deployment" {
+        expected["matchLabelKeys"] = serde_json::json!(["pod-template-hash"]);
+    }
+    assert_eq!(*zone[0], expected, "{who}");
+}
+
+/// Issue #4 on a whole kustomize build: one PDB per Deployment and StatefulSet (and no other),
+/// and each workload's budget, rollout and spread per the rules.
+fn assert_prod_policies(out: &[Value], nodes: Option<i64>) {
+    let all = workloads(out);
+    let hpas = of_kind(out, "HorizontalPodAutoscaler");
+    let pdbs = of_kind(out, "PodDisruptionBudget");
+    let budgeted: BTreeSet<&str> = pdbs.iter().map(|p| name(p)).collect();
+    let expected: BTreeSet<&str> = all.iter().map(|w| name(w)).collect();
+    assert_eq!(budgeted, expected, "one PDB per workload: {pdbs:?}");
+    for pdb in &pdbs {
+        let floor = all
+            .iter()
+            .find(|w| w["metadata"]["name"] == pdb["metadata"]["name"])
+            .map_or(1, |w| replica_floor(w, &hpas));
+        assert!(
+            allows_a_disruption(&pdb["spec"], floor),
+            "{} blocks every drain at a floor of {floor}",
+            name(pdb)
+        );
+    }
+    for w in &all {
+        let floor = replica_floor(w, &hpas);
+        assert_drain_safe_pdb(find(out, "PodDisruptionBudget", name(w)), w, floor);
+        assert_rollout(w, floor, nodes);
+        assert_zone_spread(w);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // kubectl kustomize: the legacy exec plugin.
 // ---------------------------------------------------------------------------------------------
@@ -460,6 +652,10 @@ fn kustomize_prod_overlay_has_hpas_required_spread_overrides_and_info_logs() {
     assert!(has_cache_term(find(&out, "Deployment", "prod-api")));
     assert_eq!(env_value(web, "web", "LOG_LEVEL"), "info");
     generated_config(&out, "prod-");
+    // kustomize renames the generated ConfigMap by content, which rolls web's pods: no hash.
+    for w in &all {
+        assert_eq!(config_hash(w), None, "{}", name(w));
+    }
     // Nothing of kustomize's build machinery, or of the function config, leaks out.
     for doc in &out {
         let annotations = doc["metadata"]["annotations"].as_object();
@@ -474,6 +670,130 @@ fn kustomize_prod_overlay_has_hpas_required_spread_overrides_and_info_logs() {
             );
         }
     }
+}
+
+/// Issue #4, done when: the prod preset gives each Deployment and StatefulSet a drain-safe PDB on
+/// its own selector, a rollout strategy and a zone spread. prod-web's floor is its HPA's
+/// minReplicas (3), prod-api's and prod-db's their fixed counts (4 and 3).
+#[test]
+fn kustomize_prod_overlay_gives_each_workload_a_drain_safe_pdb_a_rollout_and_a_zone_spread() {
+    let out = kustomize_overlay("prod");
+    assert_prod_policies(&out, None);
+    // Spelled out for one of each kind.
+    let pdb = find(&out, "PodDisruptionBudget", "prod-web");
+    assert_eq!(
+        pdb["spec"],
+        serde_json::json!({
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "web"}},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        })
+    );
+    assert_eq!(
+        find(&out, "Deployment", "prod-api")["spec"]["strategy"],
+        serde_json::json!({"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}})
+    );
+    let db = find(&out, "StatefulSet", "prod-db");
+    assert_eq!(db["spec"]["updateStrategy"]["type"], "RollingUpdate");
+    assert!(
+        db["spec"]["template"]["spec"]["topologySpreadConstraints"][0]["matchLabelKeys"].is_null(),
+        "StatefulSet pods have no pod-template-hash"
+    );
+}
+
+/// `capacity: {nodes: 3}` with required anti-affinity (one pod per node): web's fixed 3
+/// replicas fill the nodes, so a surge pod would stay Pending and the rollout stall; envpolicy
+/// writes maxSurge 0, maxUnavailable 1. api's 2 replicas leave a node free and keep 1/0.
+#[test]
+fn kustomize_prod_small_cluster_overlay_drops_the_surge_where_anti_affinity_leaves_no_node() {
+    let out = kustomize_overlay("prod-small-cluster");
+    assert!(
+        of_kind(&out, "HorizontalPodAutoscaler").is_empty(),
+        "fixed counts, no HPA"
+    );
+    for w in workloads(&out) {
+        assert_eq!(own_terms(w, REQUIRED).len(), 1, "{}", name(w));
+    }
+    assert_prod_policies(&out, Some(3));
+    let web = find(&out, "Deployment", "web");
+    assert_eq!(web["spec"]["replicas"], 3);
+    assert_eq!(
+        web["spec"]["strategy"]["rollingUpdate"],
+        serde_json::json!({"maxSurge": 0, "maxUnavailable": 1}),
+        "3 replicas on 3 nodes leave no node for a surge pod"
+    );
+    let api = find(&out, "Deployment", "api");
+    assert_eq!(api["spec"]["replicas"], 2);
+    assert_eq!(
+        api["spec"]["strategy"]["rollingUpdate"],
+        serde_json::json!({"maxSurge": 1, "maxUnavailable": 0}),
+        "2 replicas leave a node for the surge pod"
+    );
+    let db = find(&out, "StatefulSet", "db");
+    assert_eq!(db["spec"]["replicas"], 3);
+    assert_eq!(db["spec"]["updateStrategy"]["type"], "RollingUpdate");
+    // A budget of one pod at a time still lets a drain through at the floor.
+    assert_eq!(
+        find(&out, "PodDisruptionBudget", "web")["spec"]["maxUnavailable"],
+        1
+    );
+
+    // The legacy plugin reports nothing short of an error, so the reason is read from kpt's
+    // results, with the same policy on the base.
+    let (ws, copy) = Workspace::new("kustomize");
+    let results = ws.path().join("results");
+    check(
+        &ws.kpt(
+            &copy,
+            &[
+                "fn",
+                "eval",
+                "--exec",
+                "envpolicy",
+                "--fn-config",
+                "overlays/prod-small-cluster/envpolicy.yaml",
+                "--results-dir",
+                results.to_str().expect("UTF-8 path"),
+                "base",
+            ],
+        ),
+        "kpt fn eval on the base with the small-cluster policy",
+    );
+    let list = file_docs(&results.join("results.yaml"));
+    let reported = list[0]["items"][0]["results"].as_array().expect("results");
+    let stalls: Vec<&Value> = reported
+        .iter()
+        .filter(|r| r["field"]["path"] == "spec.strategy.rollingUpdate")
+        .collect();
+    assert_eq!(stalls.len(), 1, "only web has no room to surge: {stalls:?}");
+    let stall = stalls[0];
+    assert_eq!(stall["severity"], "warning");
+    assert_eq!(stall["resourceRef"]["name"], "web");
+    let message = stall["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("capacity.nodes is 3")
+            && message.contains("maxSurge: 0, maxUnavailable: 1"),
+        "the warning says why: {message}"
+    );
+    let base_web = file_docs(&copy.join("base/web.yaml"));
+    assert_eq!(
+        find(&base_web, "Deployment", "web")["spec"]["strategy"]["rollingUpdate"],
+        serde_json::json!({"maxSurge": 0, "maxUnavailable": 1})
+    );
+}
+
+/// The drain check above must be able to fail: budgets that block every drain at the floor.
+#[test]
+fn the_drain_check_recognises_budgets_that_block_every_drain() {
+    use serde_json::json;
+    assert!(!allows_a_disruption(&json!({"minAvailable": 3}), 3));
+    assert!(!allows_a_disruption(&json!({"minAvailable": "60%"}), 2));
+    assert!(!allows_a_disruption(&json!({"maxUnavailable": 0}), 5));
+    assert!(!allows_a_disruption(&json!({"maxUnavailable": "0%"}), 5));
+    assert!(allows_a_disruption(&json!({"minAvailable": 2}), 3));
+    assert!(allows_a_disruption(&json!({"minAvailable": "50%"}), 3));
+    assert!(allows_a_disruption(&json!({"maxUnavailable": "10%"}), 5));
+    assert!(allows_a_disruption(&json!({"maxUnavailable": 1}), 1));
 }
 
 /// Under `namePrefix`, kustomize hands the plugin `prod-app-config` while web's envFrom still
@@ -610,6 +930,17 @@ fn kpt_eval_with_arguments_writes_the_package_and_reports_field_paths() {
             .any(|f| f.to_string_lossy().contains("hpa") || f.starts_with("shop")),
         "a fixed count means no HPA: {files:?}"
     );
+    // Still prod: a budget beside each workload at a floor of 4, a surge-only rollout, a zone
+    // spread; worker's ConfigMap changed in place, so its pods get the content hash.
+    for (w, dir) in [(web, "web"), (worker, "worker")] {
+        let pdbs = file_docs(&pkg.join(format!("{dir}/pdb-{dir}.yaml")));
+        assert_eq!(pdbs.len(), 1, "{dir}/pdb-{dir}.yaml");
+        assert_drain_safe_pdb(&pdbs[0], w, 4);
+        assert_rollout(w, 4, None);
+        assert_zone_spread(w);
+    }
+    assert_config_hash(worker);
+    assert_eq!(config_hash(web), None, "web reads no ConfigMap");
     let text = fs::read_to_string(pkg.join("web/deployment.yaml")).expect("read");
     assert!(
         text.contains("# Read at startup; envpolicy sets it per environment."),
@@ -636,6 +967,22 @@ fn kpt_eval_with_arguments_writes_the_package_and_reports_field_paths() {
             .iter()
             .any(|r| r["resourceRef"]["kind"] == "ConfigMap"
                 && r["field"]["path"] == "data.log-level")
+    );
+    let created = reported
+        .iter()
+        .find(|r| {
+            r["resourceRef"]["kind"] == "PodDisruptionBudget" && r["resourceRef"]["name"] == "web"
+        })
+        .unwrap_or_else(|| panic!("no result for web's PDB: {reported:?}"));
+    assert_eq!(created["severity"], "info");
+    assert_eq!(created["resourceRef"]["apiVersion"], "policy/v1");
+    assert_eq!(created["file"]["path"], "web/pdb-web.yaml");
+    // Checks warn without failing the run: web's container has no liveness probe.
+    assert!(
+        reported.iter().any(|r| r["severity"] == "warning"
+            && r["resourceRef"]["name"] == "web"
+            && r["field"]["path"] == "spec.template.spec.containers[name=web].livenessProbe"),
+        "prod warns about missing probes: {reported:?}"
     );
 }
 
@@ -764,9 +1111,36 @@ fn comments(files: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<(PathBuf, String)> {
     found
 }
 
-/// Renders twice: the first run writes HPAs beside their workloads and keeps every comment,
-/// the second changes no byte.
-fn render_twice(example: &str, expected_hpas: &[(&str, &str, &str)]) -> BTreeMap<PathBuf, Vec<u8>> {
+/// A workload the prod preset gives generated objects in a kpt package.
+struct Owner {
+    /// Its file; the generated files go in the same directory.
+    file: &'static str,
+    kind: &'static str,
+    name: &'static str,
+    /// True when an HPA owns its count (written as `hpa-<name>.yaml`).
+    autoscaled: bool,
+}
+
+impl Owner {
+    fn beside(&self, prefix: &str) -> PathBuf {
+        Path::new(self.file).with_file_name(format!("{prefix}-{}.yaml", self.name))
+    }
+}
+
+/// The documents of `file` in a snapshot.
+fn snapshot_docs(files: &BTreeMap<PathBuf, Vec<u8>>, file: impl AsRef<Path>) -> Vec<Value> {
+    let file = file.as_ref();
+    let bytes = files
+        .get(file)
+        .unwrap_or_else(|| panic!("no {} in the package", file.display()));
+    docs(&String::from_utf8_lossy(bytes))
+}
+
+/// Renders a prod package twice. The first run writes an HPA (autoscaled workloads) and a PDB
+/// (every Deployment and StatefulSet) beside each workload, without kpt's path annotations,
+/// gives each workload its rollout and zone spread, and keeps every comment; the second run
+/// changes no byte.
+fn render_twice(example: &str, owners: &[Owner]) -> BTreeMap<PathBuf, Vec<u8>> {
     let (ws, pkg) = Workspace::new(example);
     let original = snapshot(&pkg);
     check(
@@ -775,36 +1149,54 @@ fn render_twice(example: &str, expected_hpas: &[(&str, &str, &str)]) -> BTreeMap
     );
     let first = snapshot(&pkg);
 
-    let new_files: Vec<&PathBuf> = first
+    let new_files: BTreeSet<&PathBuf> = first
         .keys()
         .filter(|f| !original.contains_key(*f))
         .collect();
-    let expected_files: Vec<PathBuf> = expected_hpas.iter().map(|(f, _, _)| f.into()).collect();
+    let expected_files: BTreeSet<PathBuf> = owners
+        .iter()
+        .flat_map(|o| {
+            let hpa = o.autoscaled.then(|| o.beside("hpa"));
+            hpa.into_iter().chain([o.beside("pdb")])
+        })
+        .collect();
     assert_eq!(
         new_files,
-        expected_files.iter().collect::<Vec<_>>(),
-        "HPA files beside their workloads"
+        expected_files.iter().collect(),
+        "HPA and PDB files beside their workloads"
     );
-    for (file, workload_file, workload) in expected_hpas {
-        let hpa_docs = file_docs(&pkg.join(file));
-        assert_eq!(hpa_docs.len(), 1, "{file}");
-        let hpa = &hpa_docs[0];
-        let owners = file_docs(&pkg.join(workload_file));
-        let target = find(&owners, "Deployment", workload);
-        assert_eq!(hpa["kind"], "HorizontalPodAutoscaler");
-        assert_eq!(hpa["metadata"]["name"], *workload);
-        assert_eq!(
-            hpa["metadata"]["namespace"],
-            target["metadata"]["namespace"]
-        );
-        assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], *workload);
-        assert_eq!(hpa["spec"]["scaleTargetRef"]["kind"], "Deployment");
-        assert!(target["spec"]["replicas"].is_null(), "{workload}");
-        let text = String::from_utf8_lossy(&first[Path::new(file)]);
+    for file in &expected_files {
+        let text = String::from_utf8_lossy(&first[file]);
         assert!(
             !text.contains("config.kubernetes.io"),
             "kpt strips the path annotations from what it writes:\n{text}"
         );
+    }
+    for owner in owners {
+        let owner_docs = snapshot_docs(&first, owner.file);
+        let target = find(&owner_docs, owner.kind, owner.name);
+        let mut hpas = Vec::new();
+        if owner.autoscaled {
+            let hpa_docs = snapshot_docs(&first, owner.beside("hpa"));
+            assert_eq!(hpa_docs.len(), 1, "{}", owner.beside("hpa").display());
+            let hpa = hpa_docs[0].clone();
+            assert_eq!(hpa["kind"], "HorizontalPodAutoscaler");
+            assert_eq!(hpa["metadata"]["name"], owner.name);
+            assert_eq!(
+                hpa["metadata"]["namespace"],
+                target["metadata"]["namespace"]
+            );
+            assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], owner.name);
+            assert_eq!(hpa["spec"]["scaleTargetRef"]["kind"], owner.kind);
+            assert!(target["spec"]["replicas"].is_null(), "{}", owner.name);
+            hpas.push(hpa);
+        }
+        let floor = replica_floor(target, &hpas.iter().collect::<Vec<_>>());
+        let pdb_docs = snapshot_docs(&first, owner.beside("pdb"));
+        assert_eq!(pdb_docs.len(), 1, "{}", owner.beside("pdb").display());
+        assert_drain_safe_pdb(&pdb_docs[0], target, floor);
+        assert_rollout(target, floor, None);
+        assert_zone_spread(target);
     }
     let rendered = comments(&first);
     for comment in comments(&original) {
@@ -825,12 +1217,22 @@ fn render_twice(example: &str, expected_hpas: &[(&str, &str, &str)]) -> BTreeMap
 }
 
 #[test]
-fn kpt_render_simple_writes_hpas_beside_workloads_keeps_comments_and_is_idempotent() {
+fn kpt_render_simple_writes_hpas_and_pdbs_beside_workloads_keeps_comments_and_is_idempotent() {
     let rendered = render_twice(
         "kpt/envpolicy-simple",
         &[
-            ("web/hpa-web.yaml", "web/deployment.yaml", "web"),
-            ("worker/hpa-worker.yaml", "worker/deployment.yaml", "worker"),
+            Owner {
+                file: "web/deployment.yaml",
+                kind: "Deployment",
+                name: "web",
+                autoscaled: true,
+            },
+            Owner {
+                file: "worker/deployment.yaml",
+                kind: "Deployment",
+                name: "worker",
+                autoscaled: true,
+            },
         ],
     );
     let text = String::from_utf8_lossy(&rendered[Path::new("worker/deployment.yaml")]);
@@ -838,17 +1240,35 @@ fn kpt_render_simple_writes_hpas_beside_workloads_keeps_comments_and_is_idempote
         text.contains("log-level: info # envpolicy rewrites this key"),
         "{text}"
     );
+    // worker-config keeps its name when its log level changes: the hash rolls worker's pods.
+    let workers = snapshot_docs(&rendered, "worker/deployment.yaml");
+    assert_config_hash(find(&workers, "Deployment", "worker"));
+    let webs = snapshot_docs(&rendered, "web/deployment.yaml");
+    assert_eq!(
+        config_hash(find(&webs, "Deployment", "web")),
+        None,
+        "web reads no ConfigMap"
+    );
 }
 
 #[test]
-fn kpt_render_fn_config_writes_hpas_beside_workloads_keeps_comments_and_is_idempotent() {
+fn kpt_render_fn_config_writes_hpas_and_pdbs_beside_workloads_keeps_comments_and_is_idempotent() {
     let rendered = render_twice(
         "kpt/envpolicy-fn-config",
-        &[(
-            "manifests/hpa-checkout-api.yaml",
-            "manifests/api.yaml",
-            "checkout-api",
-        )],
+        &[
+            Owner {
+                file: "manifests/api.yaml",
+                kind: "Deployment",
+                name: "checkout-api",
+                autoscaled: true,
+            },
+            Owner {
+                file: "manifests/cache.yaml",
+                kind: "StatefulSet",
+                name: "checkout-cache",
+                autoscaled: false,
+            },
+        ],
     );
     let original = snapshot(&examples().join("kpt/envpolicy-fn-config"));
     for file in ["manifests/legacy.yaml", "envpolicy.yaml", "Kptfile"] {
@@ -858,6 +1278,11 @@ fn kpt_render_fn_config_writes_hpas_beside_workloads_keeps_comments_and_is_idemp
             "{file} changed"
         );
     }
+    // checkout-cache-config keeps its name when its logLevel changes: the hash rolls the cache.
+    let cache = snapshot_docs(&rendered, "manifests/cache.yaml");
+    assert_config_hash(find(&cache, "StatefulSet", "checkout-cache"));
+    let api = snapshot_docs(&rendered, "manifests/api.yaml");
+    assert_eq!(config_hash(find(&api, "Deployment", "checkout-api")), None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -916,8 +1341,12 @@ fn assert_zero_churn(args: &[&str]) {
 }
 
 /// The diff holds the staging policy's lines (replicas, LOG_LEVEL in two workloads, the
-/// ConfigMap's log-level, a preferred anti-affinity block per workload) and the lines kpt
-/// rewrites on its own, which the next test pins down.
+/// ConfigMap's log-level, a preferred anti-affinity block per workload), the
+/// `envpolicy.dev/config-hash` annotation on storefront's pod template (storefront-config
+/// changed and keeps its name, so its readers must roll; order-worker reads no ConfigMap),
+/// and the lines kpt rewrites on its own, which the next test pins down. Staging has no
+/// disruption budget, rollout or zone spread: no new files, and storefront's hand-written
+/// strategy stays as it is.
 #[test]
 fn zero_churn_render_changes_only_the_policy_lines() {
     assert_zero_churn(&["fn", "render", "--allow-exec", "."]);
