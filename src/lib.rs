@@ -11,5 +11,6 @@ pub mod policies;
 pub mod report;
 pub mod resource;
 pub mod run;
+pub mod standalone;
 pub mod wire;
 pub mod yaml;

@@ -1,32 +1,35 @@
 //! envpolicy: read → select workloads → each policy computes its edits → apply → write.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
-use envpolicy::config::{presets, Policy};
+use envpolicy::config::{presets, schema, Policy};
 use envpolicy::policies::Severity;
 use envpolicy::report::Report;
+use envpolicy::standalone::{self, DiffFormat, Sources};
 use envpolicy::wire::{self, Mode};
 use envpolicy::yaml::{emit_stream, Node, MAX_INPUT_BYTES};
 use envpolicy::{run::run, wire::Input};
 
 /// Applies an environment's policies (replicas, resources, anti-affinity, log level,
-/// autoscaling) to the Deployments and StatefulSets of a kpt package or kustomize build.
+/// autoscaling, disruption budgets, rollout, spread, hardening) to the workloads of a kpt
+/// package or kustomize build.
 ///
-/// As a KRM function it reads a ResourceList on stdin and writes one with results
-/// (kpt fn eval --exec envpolicy -- environment=prod; kpt fn render --allow-exec).
-/// As a kustomize legacy exec plugin it reads its config file from the first argument and a
-/// YAML stream on stdin (kubectl kustomize --enable-alpha-plugins).
+/// With no subcommand it is a KRM function: a ResourceList on stdin, one with results on
+/// stdout (kpt fn eval --exec envpolicy -- environment=prod; kpt fn render --allow-exec).
+/// Given a config file as its first argument and a YAML stream on stdin, it is a kustomize
+/// legacy exec plugin (kubectl kustomize --enable-alpha-plugins).
 #[derive(Parser)]
 #[command(name = "envpolicy", version, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// Legacy plugin mode: the EnvironmentPolicy file kustomize passes.
-    config: Option<std::path::PathBuf>,
+    config: Option<PathBuf>,
     /// Benchmark floor: read and write the input with the same reader and writer, no policies.
     #[arg(long, hide = true)]
     floor: bool,
@@ -39,12 +42,53 @@ struct Cli {
 enum Command {
     /// Print the built-in dev, staging and prod presets as EnvironmentPolicy YAML.
     Presets,
+    /// Apply a policy to manifests (files, directories, `-` for stdin) and print the result.
+    Run {
+        #[arg(short, long, value_name = "POLICY")]
+        config: PathBuf,
+        inputs: Vec<PathBuf>,
+    },
+    /// Show what a policy would change: exit 0 when nothing, 1 when something, 2 on error.
+    Diff {
+        #[arg(short, long, value_name = "POLICY")]
+        config: PathBuf,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Unified)]
+        format: DiffFormat,
+        inputs: Vec<PathBuf>,
+    },
+    /// Print a table of every change (resource, field, current, proposed, why) and warning.
+    Explain {
+        #[arg(short, long, value_name = "POLICY")]
+        config: PathBuf,
+        inputs: Vec<PathBuf>,
+    },
+    /// Print the JSON Schema of EnvironmentPolicy, for editors and CI.
+    Schema,
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Presets) => print_presets(),
+        Some(Command::Run { config, inputs }) => standalone_run(&config, &inputs),
+        Some(Command::Diff {
+            config,
+            format,
+            inputs,
+        }) => return diff(&config, &inputs, format),
+        Some(Command::Explain { config, inputs }) => explain(&config, &inputs),
+        Some(Command::Schema) => print_schema(),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "envpolicy",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         None => function(cli.config.as_deref(), cli.floor),
     };
     match result {
@@ -56,6 +100,55 @@ fn main() -> ExitCode {
     }
 }
 
+fn standalone_run(config: &Path, inputs: &[PathBuf]) -> Result<ExitCode> {
+    let policy = standalone::load_policy(config)?;
+    let sources = Sources::read(inputs)?;
+    let (text, ok) = standalone::run_command(&policy, &sources)?;
+    if !ok {
+        bail!("the policy reported errors; nothing written");
+    }
+    write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Like `git diff --exit-code`: 0 unchanged, 1 changed, 2 error.
+fn diff(config: &Path, inputs: &[PathBuf], format: DiffFormat) -> ExitCode {
+    let color = format == DiffFormat::Unified
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let outcome = standalone::load_policy(config)
+        .and_then(|policy| Ok((policy, Sources::read(inputs)?)))
+        .and_then(|(policy, sources)| standalone::diff_command(&policy, &sources, format, color))
+        .and_then(|(text, changed)| write_stdout(&text).map(|()| changed));
+    match outcome {
+        Ok(false) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("envpolicy: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn explain(config: &Path, inputs: &[PathBuf]) -> Result<ExitCode> {
+    let policy = standalone::load_policy(config)?;
+    let sources = Sources::read(inputs)?;
+    let (text, ok) = standalone::explain_command(&policy, &sources)?;
+    write_stdout(&text)?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_schema() -> Result<ExitCode> {
+    let mut text = serde_json::to_string_pretty(&schema()).context("cannot write the schema")?;
+    text.push('\n');
+    write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_presets() -> Result<ExitCode> {
     let docs: Vec<Node<'static>> = presets().iter().map(Node::from_json).collect();
     write_stdout(&emit_stream(&docs))?;
@@ -63,7 +156,7 @@ fn print_presets() -> Result<ExitCode> {
 }
 
 /// The KRM function and legacy plugin: all output is written at once, after everything worked.
-fn function(config_path: Option<&std::path::Path>, floor: bool) -> Result<ExitCode> {
+fn function(config_path: Option<&Path>, floor: bool) -> Result<ExitCode> {
     let stdin = read_stdin()?;
     let plugin_config = match config_path {
         Some(path) => Some(

@@ -10,12 +10,13 @@
 //! The group restriction of an entry with `apiVersion` is therefore the caller's job:
 //! [`PodTemplatePath::matches`] checks both for an object.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{join_path, ConfigError, SUPPORTED_KINDS};
 
 /// One entry of `spec.podTemplatePaths`, as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PodTemplatePathSpec {
     /// The object's `kind`, e.g. `Rollout`.

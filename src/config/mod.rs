@@ -32,17 +32,20 @@
 mod configmap;
 mod custom_kinds;
 mod presets;
+mod schema;
 mod selector;
 mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 pub use custom_kinds::{PodTemplatePath, PodTemplatePathSpec};
 pub use presets::{presets, PRESET_ENVIRONMENTS};
+pub use schema::schema;
 use selector::Selector;
 pub use selector::SelectorSpec;
 pub use values::{IntOrPercent, KubernetesVersion, DEFAULT_KUBERNETES_VERSION};
@@ -90,7 +93,7 @@ pub const DEFAULT_ROLLOUT_PERCENT: IntOrPercent = IntOrPercent::Percent(25);
 // ---------------------------------------------------------------------------------------------
 
 /// The `EnvironmentPolicy` functionConfig as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnvironmentPolicy {
     pub api_version: String,
@@ -102,7 +105,7 @@ pub struct EnvironmentPolicy {
 }
 
 /// `spec` of an `EnvironmentPolicy` (and what a ConfigMap's `data` is converted into).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicySpec {
     /// `dev`, `staging` and `prod` bring a preset; any other name is only a label.
@@ -151,7 +154,7 @@ pub struct PolicySpec {
 
 /// One entry of `spec.overrides`: the settings fields of the spec, for the workloads its
 /// selector picks among those the top-level selector already picked.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct OverrideSpec {
     /// Absent: the override applies to every workload the top-level selector selects.
@@ -178,7 +181,7 @@ pub struct OverrideSpec {
 }
 
 /// Container resources, applied to every container of the pod template.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ResourcesSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,7 +191,7 @@ pub struct ResourcesSpec {
 }
 
 /// Pod anti-affinity against the workload's own pods, to spread replicas.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AntiAffinitySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,7 +204,7 @@ pub struct AntiAffinitySpec {
 }
 
 /// Where the application's log level is set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LogLevelSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,7 +218,7 @@ pub struct LogLevelSpec {
 }
 
 /// A HorizontalPodAutoscaler for the workload.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AutoscalingSpec {
     /// The only field that switches autoscaling on or off; the others only tune it.
@@ -234,7 +237,7 @@ pub struct AutoscalingSpec {
 }
 
 /// A PodDisruptionBudget for the workload.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct DisruptionBudgetSpec {
     /// The only field that switches the budget on or off; the others only tune it.
@@ -251,7 +254,7 @@ pub struct DisruptionBudgetSpec {
 
 /// The rolling-update strategy. Any layer that sets a field configures it; there is no
 /// `enabled`, since a workload always has some strategy.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RolloutSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,7 +264,7 @@ pub struct RolloutSpec {
 }
 
 /// A topology spread constraint over the workload's own pods.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct TopologySpreadSpec {
     /// The only field that switches spreading on or off; the others only tune it.
@@ -278,7 +281,7 @@ pub struct TopologySpreadSpec {
 }
 
 /// `securityContext`: whether envpolicy hardens the pod's containers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SecurityContextMode {
     /// Apply the hardened container security settings.
@@ -289,7 +292,7 @@ pub enum SecurityContextMode {
 
 /// A key of `requests`/`limits`: `cpu`, `memory`, `ephemeral-storage`, `hugepages-<size>`,
 /// or a `domain/name` extended resource. Checked when parsed so typos like `cpus` fail fast.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub struct ResourceName(String);
 
@@ -502,7 +505,7 @@ pub struct AntiAffinity {
 }
 
 /// How strongly replicas are kept apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AntiAffinityMode {
     /// Never schedule two replicas in one topology domain.
@@ -546,7 +549,7 @@ pub struct Rollout {
 }
 
 /// What the scheduler does with a pod that would break the spread.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum WhenUnsatisfiable {
     /// Leave the pod pending: a hard guarantee, the default in `prod`.
     DoNotSchedule,
@@ -575,7 +578,7 @@ pub struct TopologySpread {
 /// `spec.capacity`: how big the cluster is, for policies that must not ask for more than it
 /// has (a required spread over more zones than exist leaves pods pending). `None`: unknown.
 /// Also the raw spec type: both fields are plain optional numbers, validated to be ≥ 1.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Capacity {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,12 +11,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{join_path, ConfigError, WorkloadMeta, DEFAULT_KINDS, SUPPORTED_KINDS};
 
 /// The selector as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SelectorSpec {
     /// Top level default: Deployment, StatefulSet and the kinds of `podTemplatePaths`
