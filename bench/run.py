@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 import gen  # noqa: E402
 
 GNU_TIME = "/usr/bin/time"
-DEFAULT_REPS = {100: 15, 1000: 11, 10000: 5, 100000: 3}
+DEFAULT_REPS = {100: 15, 1000: 9, 10000: 5, 100000: 2}
 
 # The targets of the performance issue, as (id, text, limit, how the measured value compares).
 TARGETS = {
@@ -107,10 +107,11 @@ def stats(samples: list[float]) -> dict:
     }
 
 
-def measure(cases: dict, reps: int, prepare=None, label: str = "") -> dict:
+def measure(cases: dict, reps: int, prepare=None, label: str = "", gnu_time: bool = False) -> dict:
     """Runs every case `reps` times, interleaved; cases: name -> dict(cmd, stdin, cwd, env).
 
     `prepare(name)` runs before each run, untimed (e.g. a fresh copy of a kpt package)."""
+    gnu = {}
     walls = {k: [] for k in cases}
     rss = {k: [] for k in cases}
     cpu = {k: [] for k in cases}
@@ -118,7 +119,17 @@ def measure(cases: dict, reps: int, prepare=None, label: str = "") -> dict:
         for name, c in cases.items():
             if prepare:
                 prepare(name)
-            w, m, u = run_once(c["cmd"], c.get("stdin"), c.get("cwd"), c.get("env"))
+            if gnu_time and os.access(GNU_TIME, os.X_OK):
+                # Every rep under GNU time -v: its peak RSS is the one reported (about 1 ms more
+                # per run, the same for every command).
+                with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+                    cmd = [GNU_TIME, "-v", "-o", report.name, *c["cmd"]]
+                    w, m, u = run_once(cmd, c.get("stdin"), c.get("cwd"), c.get("env"))
+                    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", Path(report.name).read_text())
+                    m = int(found.group(1)) if found else m
+                    gnu[name] = True
+            else:
+                w, m, u = run_once(c["cmd"], c.get("stdin"), c.get("cwd"), c.get("env"))
             walls[name].append(w)
             rss[name].append(m)
             cpu[name].append(u)
@@ -132,6 +143,8 @@ def measure(cases: dict, reps: int, prepare=None, label: str = "") -> dict:
             "cpu_s_median": statistics.median(cpu[name]),
             "peak_rss_kib_wait4_median": int(statistics.median(rss[name])),
         }
+        if gnu.get(name):
+            out[name]["peak_rss_kib"] = max(rss[name])
     return out
 
 
@@ -178,6 +191,8 @@ def machine_facts() -> dict:
         "os": sh(["sh", "-c", ". /etc/os-release 2>/dev/null && echo $PRETTY_NAME"]),
         "rustc": sh(["rustc", "--version"]),
         "python": platform.python_version(),
+        # Other processes on the machine skew absolute times; the interleaved ratios less so.
+        "loadavg_at_end": os.getloadavg(),
     }
 
 
@@ -209,9 +224,9 @@ def micro(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
         }
         reps = reps_for(n)
         print(f"micro N={n}: {facts['resourcelist_bytes'] / 1e6:.1f} MB, {facts['items']} items, {reps} reps", file=sys.stderr, flush=True)
-        runs = measure(cases, reps, label=f"N={n}")
+        runs = measure(cases, reps, label=f"N={n}", gnu_time=True)
         for name, c in cases.items():
-            runs[name]["peak_rss_kib"] = gnu_time_rss(c["cmd"], c.get("stdin"))
+            runs[name].setdefault("peak_rss_kib", None)
         for name in runs:
             size = facts["stream_bytes"] if name.endswith("plugin") else facts["resourcelist_bytes"]
             t = runs[name]["wall_s"]["median"]
@@ -277,7 +292,7 @@ def tiny(binary: Path, reps: int, inputs: Path) -> dict:
 # ------------------------------------------------------------------------------------------
 
 
-def e2e(binary: Path, sizes: list[int], reps: int, inputs: Path) -> dict:
+def e2e(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
     section = {}
     for tool in ("kubectl", "kpt"):
         if not shutil.which(tool):
@@ -300,6 +315,7 @@ def e2e(binary: Path, sizes: list[int], reps: int, inputs: Path) -> dict:
             "echo-plugin": {"cmd": [*alpha, "overlays/echo"], "cwd": k, "env": env},
         }
         check_kustomize(kcases, n)
+        reps = reps_for(n)
         print(f"e2e kustomize N={n}: {reps} reps", file=sys.stderr, flush=True)
         kruns = measure(kcases, reps, label=f"kustomize N={n}")
 
@@ -467,11 +483,11 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", type=Path, default=ROOT / "target" / "release" / "envpolicy")
     p.add_argument("--sizes", default="100,1000,10000,100000", help="micro benchmark sizes (workloads)")
-    p.add_argument("--reps", type=int, help="repetitions per size (default: 15, 11, 5, 3 by size)")
+    p.add_argument("--reps", type=int, help="repetitions per size (default: 15, 9, 5, 2 by size)")
     p.add_argument("--tiny-reps", type=int, default=300)
     p.add_argument("--e2e", action="store_true", help="run the kubectl kustomize and kpt benchmark only")
     p.add_argument("--e2e-sizes", default="100,1000")
-    p.add_argument("--e2e-reps", type=int, default=3)
+    p.add_argument("--e2e-reps", type=int, help="default: 3 at N <= 100, else 1 (kustomize's patches take minutes at N = 1,000)")
     p.add_argument("--smoke", action="store_true", help="everything once at N=100; no results file unless --out")
     p.add_argument("--out", type=Path, help="results JSON (default bench/results/latest.json)")
     p.add_argument("--inputs", type=Path, default=HERE / "out" / "inputs")
@@ -494,10 +510,11 @@ def main() -> int:
         if a.smoke:
             results["micro"] = {**stamp(), "sizes": micro(binary, [100], lambda n: 1, a.inputs)}
             results["tiny"] = {**stamp(), **tiny(binary, 5, a.inputs)}
-            results["e2e"] = {**stamp(), "sizes": e2e(binary, [100], 1, a.inputs)}
+            results["e2e"] = {**stamp(), "sizes": e2e(binary, [100], lambda n: 1, a.inputs)}
         elif a.e2e:
             sizes = [int(s) for s in a.e2e_sizes.split(",") if s]
-            results["e2e"] = {**stamp(), "reps": a.e2e_reps, "sizes": e2e(binary, sizes, a.e2e_reps, a.inputs)}
+            e2e_reps = (lambda n: a.e2e_reps) if a.e2e_reps else (lambda n: 3 if n <= 100 else 1)
+            results["e2e"] = {**stamp(), "sizes": e2e(binary, sizes, e2e_reps, a.inputs)}
         else:
             sizes = [int(s) for s in a.sizes.split(",") if s]
             reps_for = (lambda n: a.reps) if a.reps else (lambda n: DEFAULT_REPS.get(n, 3 if n > 10000 else 11))
