@@ -101,7 +101,7 @@ pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan
             }
         }
         None => {
-            let object = new_hpa(w, settings);
+            let object = new_hpa(w, settings, inventory);
             let message = format!(
                 "created HorizontalPodAutoscaler for {} ({}-{} replicas)",
                 w.id, settings.min_replicas, settings.max_replicas
@@ -126,7 +126,7 @@ fn is_managed_metric(metric: &Value, resource: &str) -> bool {
         && metric["resource"]["target"]["type"] == "Utilization"
 }
 
-fn new_hpa(w: &Workload, settings: &Autoscaling) -> Value {
+fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Value {
     let metrics: Vec<Value> = [
         ("cpu", settings.cpu_utilization),
         ("memory", settings.memory_utilization),
@@ -137,7 +137,7 @@ fn new_hpa(w: &Workload, settings: &Autoscaling) -> Value {
     json!({
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
-        "metadata": generated_metadata(w, "hpa"),
+        "metadata": generated_metadata(w, "hpa", inventory),
         "spec": {
             "scaleTargetRef": {"apiVersion": w.id.api_version, "kind": w.id.kind, "name": w.id.name},
             "minReplicas": settings.min_replicas,

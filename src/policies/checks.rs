@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::Container;
 
 use super::disruption_budget::allows_disruption;
-use super::{replica_floor, required_anti_affinity, Context, Finding, Plan, Severity};
+use super::{anti_affinity_domains, replica_floor, Context, Finding, Plan, Severity};
 use crate::config::{Effective, IntOrPercent};
 use crate::edit::FieldPath;
 use crate::inventory::Workload;
@@ -32,23 +32,24 @@ pub fn workload_checks(w: &Workload, settings: &Effective, ctx: &Context<'_>) ->
 }
 
 fn capacity(plan: &mut Plan, w: &Workload, settings: &Effective, ctx: &Context<'_>, floor: i32) {
-    let (Some(nodes), true) = (ctx.capacity.nodes, required_anti_affinity(w, settings)) else {
+    let Some(d) = anti_affinity_domains(w, settings, ctx.capacity) else {
         return;
     };
     let path = Some(w.pod_spec_path().key("affinity").key("podAntiAffinity"));
-    if floor > nodes {
+    let (unit, field, count) = (d.unit, d.field, d.count);
+    if floor > count {
         let message = format!(
-            "required anti-affinity allows one pod per node, but the replica floor is {floor} and capacity.nodes is {nodes}: {} pod(s) would stay Pending; use preferred anti-affinity or fewer replicas",
-            floor - nodes
+            "required anti-affinity allows one pod per {unit}, but the replica floor is {floor} and {field} is {count}: {} pod(s) would stay Pending; use preferred anti-affinity or fewer replicas",
+            floor - count
         );
         plan.finding(ctx.check, w.item, path, message);
     } else if let Some(max) = settings
         .autoscaling
         .as_ref()
         .map(|a| a.max_replicas)
-        .filter(|max| *max > nodes)
+        .filter(|max| *max > count)
     {
-        let message = format!("required anti-affinity allows one pod per node: the HPA may scale to {max} but capacity.nodes is {nodes}, so pods beyond {nodes} would stay Pending");
+        let message = format!("required anti-affinity allows one pod per {unit}: the HPA may scale to {max} but {field} is {count}, so pods beyond {count} would stay Pending");
         plan.finding(ctx.check, w.item, path, message);
     }
 }
@@ -112,7 +113,12 @@ fn requests_for_utilization(
     settings: &Effective,
     ctx: &Context<'_>,
 ) {
-    let targets = utilization_targets(w, settings, ctx);
+    // Only kinds an HPA can scale have utilization targets (a CronJob under the prod preset has none).
+    let targets = if w.traits.scalable {
+        utilization_targets(w, settings, ctx)
+    } else {
+        BTreeSet::new()
+    };
     if targets.is_empty() {
         return;
     }

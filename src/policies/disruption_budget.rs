@@ -78,7 +78,8 @@ pub fn plan(
     } else {
         "maxUnavailable"
     };
-    // `unhealthyPodEvictionPolicy` is GA from 1.27: crash-looping pods then never block a drain.
+    // `unhealthyPodEvictionPolicy` is on by default from 1.27 (beta; GA in 1.31): crash-looping
+    // pods then never block a drain.
     let always_allow = ctx.kubernetes_version >= (1, 27);
     if let Some(warning) = warning {
         plan.finding(Severity::Warning, w.item, None, warning);
@@ -133,7 +134,7 @@ pub fn plan(
             let object = json!({
                 "apiVersion": "policy/v1",
                 "kind": "PodDisruptionBudget",
-                "metadata": generated_metadata(w, "pdb"),
+                "metadata": generated_metadata(w, "pdb", ctx.inventory),
                 "spec": spec,
             });
             plan.creates.push(Create {

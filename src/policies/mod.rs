@@ -123,21 +123,63 @@ pub fn replica_floor(w: &Workload, settings: &Effective, inventory: &Inventory) 
     w.replicas.unwrap_or(1)
 }
 
-/// True when envpolicy gives the workload required anti-affinity (one pod per topology domain).
-fn required_anti_affinity(w: &Workload, settings: &Effective) -> bool {
-    w.traits.spreads
-        && settings
-            .anti_affinity
-            .as_ref()
-            .is_some_and(|a| a.mode == AntiAffinityMode::Required)
+/// Where required anti-affinity allows only one pod per domain, how many domains the declared
+/// capacity has: `capacity.nodes` for the hostname key, `capacity.zones` for the zone key.
+/// `None` without required anti-affinity, for other keys, or when the count is not declared.
+#[derive(Debug, Clone, Copy)]
+struct Domains {
+    count: i32,
+    /// `node` or `zone`, for messages.
+    unit: &'static str,
+    /// The capacity field the count came from.
+    field: &'static str,
+}
+
+fn anti_affinity_domains(
+    w: &Workload,
+    settings: &Effective,
+    capacity: &Capacity,
+) -> Option<Domains> {
+    let anti = settings
+        .anti_affinity
+        .as_ref()
+        .filter(|a| w.traits.spreads && a.mode == AntiAffinityMode::Required)?;
+    match anti.topology_key.as_str() {
+        "kubernetes.io/hostname" => Some(Domains {
+            count: capacity.nodes?,
+            unit: "node",
+            field: "capacity.nodes",
+        }),
+        "topology.kubernetes.io/zone" | "failure-domain.beta.kubernetes.io/zone" => Some(Domains {
+            count: capacity.zones?,
+            unit: "zone",
+            field: "capacity.zones",
+        }),
+        _ => None,
+    }
+}
+
+/// The name of an object generated for `w`: the workload's name, with its kind appended when
+/// another workload kind in the namespace has the same name (a Deployment and a StatefulSet
+/// `cache` would otherwise get two HPAs `cache`, which kustomize and kpt reject).
+fn generated_name(w: &Workload, inventory: &Inventory) -> String {
+    let shared = inventory.workloads.iter().any(|e| {
+        e.id.name == w.id.name && e.id.namespace == w.id.namespace && e.id.kind != w.id.kind
+    });
+    if shared {
+        format!("{}-{}", w.id.name, w.id.kind.to_lowercase())
+    } else {
+        w.id.name.clone()
+    }
 }
 
 /// Metadata for an object generated for `w`: its name, namespace and labels, and kpt path
 /// annotations so kpt writes it beside the workload (`<dir>/<prefix>-<name>.yaml`). Never id
 /// or local-config annotations (see krm-protocol.md).
-fn generated_metadata(w: &Workload, file_prefix: &str) -> Value {
+fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) -> Value {
+    let name = generated_name(w, inventory);
     let mut metadata = Map::new();
-    metadata.insert("name".into(), json!(w.id.name));
+    metadata.insert("name".into(), json!(name));
     if let Some(ns) = &w.id.namespace {
         metadata.insert("namespace".into(), json!(ns));
     }

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use super::{ceil_percent, replica_floor, required_anti_affinity, Context, Plan, Severity};
+use super::{anti_affinity_domains, ceil_percent, replica_floor, Context, Plan, Severity};
 use crate::config::{Effective, IntOrPercent, Rollout};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{RolloutKind, Workload};
@@ -31,25 +31,49 @@ pub fn plan(w: &Workload, rollout: &Rollout, settings: &Effective, ctx: &Context
         return plan;
     }
     let (mut surge, mut unavailable) = (rollout.max_surge, rollout.max_unavailable);
-    if w.traits.rollout == RolloutKind::Deployment && required_anti_affinity(w, settings) {
-        if let Some(nodes) = ctx.capacity.nodes {
-            let floor = replica_floor(w, settings, ctx.inventory);
-            let needed = i64::from(floor) + surge_pods(&surge, floor);
-            if needed > i64::from(nodes) {
-                let message = format!(
-                    "required anti-affinity allows one pod per node: {floor} replicas plus {} surge pod(s) need {needed} nodes but capacity.nodes is {nodes}, so the surge pod would stay Pending and the rollout stall; using maxSurge: 0, maxUnavailable: 1",
-                    needed - i64::from(floor)
-                );
-                plan.finding(
-                    Severity::Warning,
-                    w.item,
-                    Some(FieldPath::keys(&["spec", "strategy", "rollingUpdate"])),
-                    message,
-                );
-                surge = IntOrPercent::Int(0);
-                unavailable = IntOrPercent::Int(1);
-            }
+    let domains = anti_affinity_domains(w, settings, ctx.capacity)
+        .filter(|_| w.traits.rollout == RolloutKind::Deployment);
+    if let Some(d) = domains {
+        let floor = replica_floor(w, settings, ctx.inventory);
+        let needed = i64::from(floor) + surge_pods(&surge, floor);
+        if needed > i64::from(d.count) {
+            let message = format!(
+                "required anti-affinity allows one pod per {unit}: {floor} replicas plus {} surge pod(s) need {needed} {unit}s but {field} is {count}, so the surge pod would stay Pending and the rollout stall; using maxSurge: 0, maxUnavailable: 1",
+                needed - i64::from(floor),
+                unit = d.unit,
+                field = d.field,
+                count = d.count,
+            );
+            plan.finding(
+                Severity::Warning,
+                w.item,
+                Some(FieldPath::keys(&["spec", "strategy", "rollingUpdate"])),
+                message,
+            );
+            (surge, unavailable) = (IntOrPercent::Int(0), IntOrPercent::Int(1));
         }
+    }
+    // A DaemonSet runs one pod per node: with a hostPort the surge pod cannot bind it beside
+    // the old one, so the rollout would stall.
+    let host_port = w
+        .pod
+        .containers
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .any(|p| p.host_port.is_some_and(|h| h > 0));
+    if w.traits.rollout == RolloutKind::DaemonSet && host_port && surge_pods(&surge, 1) > 0 {
+        let message = "a container uses a hostPort, so a surge pod cannot start beside the old one on its node and the rollout would stall; using maxSurge: 0, maxUnavailable: 1";
+        plan.finding(
+            Severity::Warning,
+            w.item,
+            Some(FieldPath::keys(&[
+                "spec",
+                "updateStrategy",
+                "rollingUpdate",
+            ])),
+            message.to_owned(),
+        );
+        (surge, unavailable) = (IntOrPercent::Int(0), IntOrPercent::Int(1));
     }
     let why = |field: &str, value: &IntOrPercent| format!("rolling update {field} {value}");
     match w.traits.rollout {
