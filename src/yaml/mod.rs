@@ -166,6 +166,47 @@ impl Default for Map<'_> {
     }
 }
 
+/// Keys of results and generated objects, borrowed instead of copied: a run writes them
+/// tens of thousands of times.
+fn known_key(key: &str) -> Cow<'static, str> {
+    const KEYS: &[&str] = &[
+        "message",
+        "severity",
+        "resourceRef",
+        "apiVersion",
+        "kind",
+        "name",
+        "namespace",
+        "field",
+        "path",
+        "currentValue",
+        "proposedValue",
+        "file",
+        "index",
+        "metadata",
+        "labels",
+        "annotations",
+        "spec",
+        "selector",
+        "matchLabels",
+        "labelSelector",
+        "topologyKey",
+        "type",
+        "resource",
+        "target",
+        "averageUtilization",
+        "minReplicas",
+        "maxReplicas",
+        "metrics",
+        "scaleTargetRef",
+        "tags",
+    ];
+    match KEYS.iter().find(|k| **k == key) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(key.to_owned()),
+    }
+}
+
 impl<'a> Node<'a> {
     #[must_use]
     pub fn string(value: impl Into<Cow<'a, str>>) -> Self {
@@ -251,7 +292,7 @@ impl<'a> Node<'a> {
             Value::Object(fields) => Node::Map(Map {
                 entries: fields
                     .iter()
-                    .map(|(k, v)| (Scalar::string(k.clone()), Node::from_json(v)))
+                    .map(|(k, v)| (Scalar::string(known_key(k)), Node::from_json(v)))
                     .collect(),
                 flow: false,
                 tag: None,

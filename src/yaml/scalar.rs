@@ -118,6 +118,33 @@ fn resolved_json(r: Resolved) -> Option<serde_json::Value> {
     }
 }
 
+const NEVER: u8 = 0;
+const ALWAYS: u8 = 1;
+const SPACE: u8 = 2;
+const COMMA: u8 = 3;
+const COLON: u8 = 4;
+
+/// What each byte means for [`plain_is_safe`]: one table look-up per byte (it runs for every new
+/// string written, long messages included).
+static PLAIN_CLASS: [u8; 256] = {
+    let mut t = [NEVER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'/' => ALWAYS,
+            b'(' | b')' | b'\'' | b'+' | b'=' | b'@' | b'%' | b'!' | b'&' | b'*' | b'?' | b';'
+            | b'~' | b'$' | b'^' => ALWAYS,
+            b' ' => SPACE,
+            b',' => COMMA,
+            b':' => COLON,
+            _ => NEVER,
+        };
+        b += 1;
+    }
+    t
+};
+
 /// True when `s` may be written without quotes and still be read as this string by
 /// go-yaml v2, go-yaml v3, PyYAML and YAML 1.2 readers. Deliberately conservative:
 /// anything number-, date- or version-like is quoted.
@@ -131,17 +158,14 @@ pub fn plain_is_safe(s: &str, in_flow: bool) -> bool {
     }
     let bytes = s.as_bytes();
     for (i, &b) in bytes.iter().enumerate() {
-        let next = bytes.get(i + 1).copied();
-        let ok = match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'/' => true,
+        let ok = match PLAIN_CLASS[usize::from(b)] {
+            ALWAYS => true,
+            NEVER => false,
             // Prose (messages, descriptions): inside only, never before `#` or at the end.
-            b' ' => next.is_some_and(|n| n != b'#' && n != b' '),
-            b'(' | b')' | b'\'' | b'+' | b'=' | b'@' | b'%' | b'!' | b'&' | b'*' | b'?' | b';'
-            | b'~' | b'$' | b'^' => true,
-            b',' => !in_flow,
+            SPACE => bytes.get(i + 1).is_some_and(|&n| n != b'#' && n != b' '),
+            COMMA => !in_flow,
             // `host:8080`, `a:b`: safe in block context unless `: ` or a trailing colon.
-            b':' => !in_flow && next.is_some_and(|n| n != b' '),
-            _ => false,
+            _ => !in_flow && bytes.get(i + 1).is_some_and(|&n| n != b' '),
         };
         if !ok {
             return false;
