@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference;
-use k8s_openapi::api::core::v1::{PodSpec, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -159,6 +159,46 @@ impl Workload {
     #[must_use]
     pub fn pod_spec_path(&self) -> FieldPath {
         self.template_path().key("spec")
+    }
+
+    /// Every container with its field path: `containers` first, then `initContainers`.
+    pub fn all_containers(&self) -> impl Iterator<Item = PodContainer<'_>> {
+        let init = self.pod.init_containers.as_deref().unwrap_or_default();
+        let lists: [(&'static str, &[Container]); 2] = [
+            ("containers", &self.pod.containers),
+            ("initContainers", init),
+        ];
+        lists.into_iter().flat_map(move |(list, containers)| {
+            containers
+                .iter()
+                .enumerate()
+                .map(move |(index, container)| PodContainer {
+                    init: list == "initContainers",
+                    container,
+                    path: self
+                        .pod_spec_path()
+                        .key(list)
+                        .item(index, Some(&container.name)),
+                })
+        })
+    }
+}
+
+/// A container of a workload's pod and where it sits.
+#[derive(Debug, Clone)]
+pub struct PodContainer<'w> {
+    /// An init container (a sidecar when its restartPolicy is `Always`).
+    pub init: bool,
+    pub container: &'w Container,
+    /// `spec.template.spec.containers[name=web]` and the like.
+    pub path: FieldPath,
+}
+
+impl PodContainer<'_> {
+    /// An init container that keeps running beside the main containers.
+    #[must_use]
+    pub fn is_sidecar(&self) -> bool {
+        self.init && self.container.restart_policy.as_deref() == Some("Always")
     }
 }
 

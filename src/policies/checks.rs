@@ -5,8 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::Container;
-
 use super::disruption_budget::allows_disruption;
 use super::{anti_affinity_domains, replica_floor, Context, Finding, Plan, Severity};
 use crate::config::{Effective, IntOrPercent};
@@ -124,31 +122,19 @@ fn requests_for_utilization(
     }
     // Sidecars (init containers that keep running) count; plain init containers have finished
     // before the HPA ever reads the pod, so their requests do not matter.
-    let init = w.pod.init_containers.as_deref().unwrap_or_default();
-    let sidecars = init
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"));
-    let all = w
-        .pod
-        .containers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ("containers", i, c))
-        .chain(sidecars.map(|(i, c)| ("initContainers", i, c)));
-    for (list, i, c) in all {
+    for pc in w.all_containers().filter(|pc| !pc.init || pc.is_sidecar()) {
+        let c = pc.container;
         for resource in &targets {
             let has = c
                 .resources
                 .as_ref()
                 .and_then(|r| r.requests.as_ref())
                 .is_some_and(|r| r.contains_key(*resource))
-                || (list == "containers" && settings.resources.requests.contains_key(*resource));
+                || (!pc.init && settings.resources.requests.contains_key(*resource));
             if !has {
-                let path = w
-                    .pod_spec_path()
-                    .key(list)
-                    .item(i, Some(&c.name))
+                let path = pc
+                    .path
+                    .clone()
                     .key("resources")
                     .key("requests")
                     .key(resource);
@@ -156,7 +142,6 @@ fn requests_for_utilization(
                     "container {} has no {resource} request, so the HPA's {resource} utilization target can never be computed and it will not scale; set resources.requests.{resource}",
                     c.name
                 );
-                // Kept a warning outside strict prod: it was one before checks had severities.
                 plan.finding(ctx.check, w.item, Some(path), message);
             }
         }
@@ -176,15 +161,9 @@ fn image_problem(image: &str) -> Option<&'static str> {
 }
 
 fn probes_and_tags(plan: &mut Plan, w: &Workload, severity: Severity) {
-    for (i, c) in w.pod.containers.iter().enumerate() {
-        let at = |key: &str| {
-            Some(
-                w.pod_spec_path()
-                    .key("containers")
-                    .item(i, Some(&c.name))
-                    .key(key),
-            )
-        };
+    for pc in w.all_containers().filter(|pc| !pc.init) {
+        let c = pc.container;
+        let at = |key: &str| Some(pc.path.clone().key(key));
         for (probe, present) in [
             ("livenessProbe", c.liveness_probe.is_some()),
             ("readinessProbe", c.readiness_probe.is_some()),
@@ -231,22 +210,15 @@ pub fn looks_like_secret(name: &str) -> bool {
 }
 
 fn secret_env(plan: &mut Plan, w: &Workload, severity: Severity) {
-    let init = w.pod.init_containers.as_deref().unwrap_or_default();
-    let lists: [(&str, &[Container]); 2] =
-        [("containers", &w.pod.containers), ("initContainers", init)];
-    for (list, containers) in lists {
-        for (ci, c) in containers.iter().enumerate() {
-            for (ei, env) in c.env.iter().flatten().enumerate() {
-                if env.value.is_some() && looks_like_secret(&env.name) {
-                    let path = w
-                        .pod_spec_path()
-                        .key(list)
-                        .item(ci, Some(&c.name))
-                        .key("env")
-                        .item(ei, Some(&env.name));
-                    let message = format!("container {}: env {} looks like a secret but is a literal value; use valueFrom.secretKeyRef", c.name, env.name);
-                    plan.finding(severity, w.item, Some(path), message);
-                }
+    for pc in w.all_containers() {
+        for (ei, env) in pc.container.env.iter().flatten().enumerate() {
+            if env.value.is_some() && looks_like_secret(&env.name) {
+                let path = pc.path.clone().key("env").item(ei, Some(&env.name));
+                let message = format!(
+                    "container {}: env {} looks like a secret but is a literal value; use valueFrom.secretKeyRef",
+                    pc.container.name, env.name
+                );
+                plan.finding(severity, w.item, Some(path), message);
             }
         }
     }
@@ -270,30 +242,13 @@ fn port_name_problem(name: &str) -> Option<&'static str> {
 
 fn port_names(plan: &mut Plan, w: &Workload, severity: Severity) {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-    let init = w.pod.init_containers.as_deref().unwrap_or_default();
-    let all = w
-        .pod
-        .containers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ("containers", i, c))
-        .chain(
-            init.iter()
-                .enumerate()
-                .map(|(i, c)| ("initContainers", i, c)),
-        );
-    for (list, ci, c) in all {
+    for pc in w.all_containers() {
+        let c = pc.container;
         for (pi, port) in c.ports.iter().flatten().enumerate() {
             let Some(name) = port.name.as_deref() else {
                 continue;
             };
-            let path = Some(
-                w.pod_spec_path()
-                    .key(list)
-                    .item(ci, Some(&c.name))
-                    .key("ports")
-                    .item(pi, Some(name)),
-            );
+            let path = Some(pc.path.clone().key("ports").item(pi, Some(name)));
             if let Some(problem) = port_name_problem(name) {
                 plan.finding(
                     severity,

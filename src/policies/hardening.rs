@@ -3,7 +3,7 @@
 //! the runtime's default seccomp profile. Add-if-absent: a value the user set stays, with a
 //! warning where it contradicts hardening.
 
-use k8s_openapi::api::core::v1::{Container, SecurityContext};
+use k8s_openapi::api::core::v1::SecurityContext;
 use serde_json::json;
 
 use super::{Plan, Severity};
@@ -13,28 +13,15 @@ use crate::inventory::Workload;
 #[must_use]
 pub fn plan(w: &Workload) -> Plan {
     let mut plan = Plan::default();
-    let lists: [(&str, &[Container]); 2] = [
-        ("containers", &w.pod.containers),
-        (
-            "initContainers",
-            w.pod.init_containers.as_deref().unwrap_or_default(),
-        ),
-    ];
-    for (list, containers) in lists {
-        for (i, c) in containers.iter().enumerate() {
-            let base = w
-                .pod_spec_path()
-                .key(list)
-                .item(i, Some(&c.name))
-                .key("securityContext");
-            container(
-                &mut plan,
-                w.item,
-                &base,
-                &c.name,
-                c.security_context.as_ref(),
-            );
-        }
+    for pc in w.all_containers() {
+        let base = pc.path.clone().key("securityContext");
+        container(
+            &mut plan,
+            w.item,
+            &base,
+            &pc.container.name,
+            pc.container.security_context.as_ref(),
+        );
     }
     plan
 }

@@ -39,33 +39,25 @@ pub fn in_case_of(current: &str, level: &str) -> String {
 #[must_use]
 pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
     let mut plan = Plan::default();
-    let lists: [(&str, &[_]); 2] = [
-        ("containers", &w.pod.containers),
-        (
-            "initContainers",
-            w.pod.init_containers.as_deref().unwrap_or_default(),
-        ),
-    ];
-    for (list, containers) in lists {
-        for (ci, container) in containers.iter().enumerate() {
-            for (ei, env) in container.env.iter().flatten().enumerate() {
-                let (Some(value), true) = (&env.value, settings.env_vars.contains(&env.name))
-                else {
-                    continue;
-                };
-                let path = w
-                    .pod_spec_path()
-                    .key(list)
-                    .item(ci, Some(&container.name))
-                    .key("env")
-                    .item(ei, Some(&env.name))
-                    .key("value");
-                let message = format!("container {}: log level {}", container.name, settings.level);
-                plan.edit(
-                    w.item,
-                    Edit::set(path, json!(in_case_of(value, &settings.level)), message),
-                );
-            }
+    for pc in w.all_containers() {
+        for (ei, env) in pc.container.env.iter().flatten().enumerate() {
+            let (Some(value), true) = (&env.value, settings.env_vars.contains(&env.name)) else {
+                continue;
+            };
+            let path = pc
+                .path
+                .clone()
+                .key("env")
+                .item(ei, Some(&env.name))
+                .key("value");
+            let message = format!(
+                "container {}: log level {}",
+                pc.container.name, settings.level
+            );
+            plan.edit(
+                w.item,
+                Edit::set(path, json!(in_case_of(value, &settings.level)), message),
+            );
         }
     }
     plan

@@ -11,12 +11,8 @@ use crate::inventory::Workload;
 #[must_use]
 pub fn plan(w: &Workload, resources: &Resources) -> Plan {
     let mut plan = Plan::default();
-    for (i, container) in w.pod.containers.iter().enumerate() {
-        let base = w
-            .pod_spec_path()
-            .key("containers")
-            .item(i, Some(&container.name))
-            .key("resources");
+    for pc in w.all_containers().filter(|pc| !pc.init) {
+        let (container, base) = (pc.container, pc.path.key("resources"));
         for (section, values) in [
             ("requests", &resources.requests),
             ("limits", &resources.limits),
