@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/envpolicy
 EXAMPLES := functions/envpolicy/examples
 
-.PHONY: all build test lint unit demo golden install uninstall clean
+.PHONY: all build test lint unit docs demo golden install uninstall image image-check clean
 
 all: build
 
@@ -37,6 +37,10 @@ demo: build
 	  echo && echo "### dev -> prod, as envpolicy wrote them (diff -u dev.yaml prod.yaml)" && \
 	  (cd $$home && diff -u dev.yaml prod.yaml; true)
 
+## Runs every shell command in the READMEs (tests/docs.rs); `make test` runs it too, in `unit`.
+docs:
+	$(CARGO) test --locked --test docs
+
 ## Rewrites testdata/*/expected.yaml from the current binary; review with `git diff testdata`.
 golden:
 	UPDATE_GOLDEN=1 $(CARGO) test --locked --test golden
@@ -53,6 +57,19 @@ install: build
 
 uninstall:
 	rm -f $(PREFIX)/bin/envpolicy $(PLUGIN)
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+## The image functions/envpolicy/metadata.yaml names; tests/docs.rs checks they agree.
+IMAGE ?= ghcr.io/envpolicy/envpolicy:v$(VERSION)
+
+## The container KRM function (needs a Docker engine). Multi-arch: see functions/envpolicy/Dockerfile.
+image:
+	docker build -f functions/envpolicy/Dockerfile -t $(IMAGE) .
+
+## Without Docker: runs the Dockerfile's build stage on the host (target/image-check) and checks
+## the binary is static, answers --help and works as a KRM function as nobody without network.
+image-check:
+	bash tests/image-check.sh
 
 clean:
 	$(CARGO) clean
