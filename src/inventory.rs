@@ -268,6 +268,13 @@ pub struct Inventory {
     hpa_by_target: HashMap<(Option<String>, String, String), usize>,
     /// Every object's (namespace, kind, name): what an HPA may target.
     objects: std::collections::HashSet<(Option<String>, String, String)>,
+    /// Indices into `workloads` by (namespace, name), in input order.
+    workloads_by_name: HashMap<(Option<String>, String), Vec<usize>>,
+    /// Indices into `config_maps` by (namespace, each name pods may use for it), in input order.
+    config_maps_by_name: HashMap<(Option<String>, String), Vec<usize>>,
+    /// The first PDB (index into `pdbs`) by (namespace, selector as JSON), and by (namespace, name).
+    pdb_by_selector: HashMap<(Option<String>, String), usize>,
+    pdb_by_name: HashMap<(Option<String>, String), usize>,
 }
 
 impl Inventory {
@@ -286,6 +293,10 @@ impl Inventory {
                     Ok(w) => w.labels.clone(),
                     Err(_) => lenient_labels(node),
                 };
+                inv.workloads_by_name
+                    .entry((id.namespace.clone(), id.name.clone()))
+                    .or_default()
+                    .push(inv.workloads.len());
                 inv.workloads.push(WorkloadEntry {
                     id,
                     labels,
@@ -304,6 +315,15 @@ impl Inventory {
                         field("minAvailable").and_then(|n| from_node::<IntOrString>(n).ok());
                     let max_unavailable =
                         field("maxUnavailable").and_then(|n| from_node::<IntOrString>(n).ok());
+                    let at = inv.pdbs.len();
+                    if let Some(json) = selector.as_ref().and_then(selector_key) {
+                        inv.pdb_by_selector
+                            .entry((id.namespace.clone(), json))
+                            .or_insert(at);
+                    }
+                    inv.pdb_by_name
+                        .entry((id.namespace.clone(), id.name.clone()))
+                        .or_insert(at);
                     inv.pdbs.push(Pdb {
                         item,
                         id,
@@ -380,6 +400,15 @@ impl Inventory {
                             .filter(|n| !n.is_empty()),
                     );
                     names.dedup();
+                    for name in &names {
+                        let slot = inv
+                            .config_maps_by_name
+                            .entry((id.namespace.clone(), name.clone()))
+                            .or_default();
+                        if slot.last() != Some(&inv.config_maps.len()) {
+                            slot.push(inv.config_maps.len());
+                        }
+                    }
                     inv.config_maps.push(ConfigMap {
                         item,
                         id,
@@ -398,17 +427,40 @@ impl Inventory {
     /// selector, else one named after it.
     #[must_use]
     pub fn pdb_for(&self, w: &Workload) -> Option<&Pdb> {
-        let same_ns = |p: &&Pdb| p.id.namespace == w.id.namespace;
-        self.pdbs
-            .iter()
-            .filter(same_ns)
-            .find(|p| p.selector.as_ref() == Some(&w.selector))
-            .or_else(|| {
-                self.pdbs
-                    .iter()
-                    .filter(same_ns)
-                    .find(|p| p.id.name == w.id.name)
-            })
+        // Indexed, not scanned: a second run sees one PDB per workload.
+        let ns = w.id.namespace.clone();
+        selector_key(&w.selector)
+            .and_then(|json| self.pdb_by_selector.get(&(ns.clone(), json)))
+            .or_else(|| self.pdb_by_name.get(&(ns, w.id.name.clone())))
+            .and_then(|&i| self.pdbs.get(i))
+    }
+
+    /// The workloads (of any kind) with this name in this namespace, in input order: a lookup,
+    /// for policies that would otherwise scan every workload for each one.
+    pub fn workloads_named<'s>(
+        &'s self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> impl Iterator<Item = &'s WorkloadEntry> + 's {
+        self.workloads_by_name
+            .get(&(namespace.map(str::to_owned), name.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.workloads.get(i))
+    }
+
+    /// The ConfigMaps a pod in `namespace` means by `name` (see [`ConfigMap::known_as`]), in
+    /// input order: a lookup instead of a scan of every ConfigMap.
+    pub fn config_maps_known_as<'s>(
+        &'s self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> impl Iterator<Item = &'s ConfigMap> + 's {
+        self.config_maps_by_name
+            .get(&(namespace.map(str::to_owned), name.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.config_maps.get(i))
     }
 
     /// True when the input holds an object of this kind and name in this namespace.
@@ -427,6 +479,12 @@ impl Inventory {
         let key = (w.id.namespace.clone(), w.id.kind.clone(), w.id.name.clone());
         self.hpa_by_target.get(&key).and_then(|&i| self.hpas.get(i))
     }
+}
+
+/// A selector as a map key: its JSON, which is equal exactly when the selectors are (maps are
+/// sorted, lists keep their order, absent and empty stay apart).
+fn selector_key(selector: &LabelSelector) -> Option<String> {
+    serde_json::to_string(selector).ok()
 }
 
 /// Items must be mappings with a kind; kustomization files (which kpt sends too) are exempt.
