@@ -16,33 +16,42 @@ fn known_bug(docs: &[Node<'_>]) -> bool {
         Node::Seq(s) => s.tag.is_some() && !s.flow,
         Node::Map(m) => m.tag.is_some() && !m.flow,
         Node::Scalar(_) => false,
-    }) || docs.iter().any(has_decoded_tag)
+    }) || docs.iter().any(is_marker_like_document)
+        || docs.iter().any(has_folded_trailing_space)
 }
 
-/// A tag whose text needs %-escaping: not ASCII-graphic, or a `!` past its handle.
-fn has_decoded_tag(node: &Node<'_>) -> bool {
-    let bad = |tag: &Option<Box<str>>| {
-        tag.as_deref().is_some_and(|t| {
-            let suffix = t.strip_prefix("!<").map_or_else(
-                || {
-                    t.trim_start_matches('!')
-                        .split_once('!')
-                        .map_or(t.trim_start_matches('!'), |(_, s)| s)
-                },
-                |verbatim| verbatim.trim_end_matches('>'),
-            );
-            t.chars().any(|c| !c.is_ascii_graphic())
-                || (!t.starts_with("!<") && suffix.contains('!'))
-        })
+/// Known bug: trailing spaces on the last line of a folded scalar are dropped.
+/// See `fuzz_folded_scalar_trailing_spaces_*` in tests/bad_input.rs.
+fn has_folded_trailing_space(node: &Node<'_>) -> bool {
+    let bad = |s: &envpolicy::yaml::Scalar<'_>| {
+        s.style == envpolicy::yaml::Style::Folded
+            && s.value.trim_end_matches('\n').ends_with([' ', '\t'])
     };
     match node {
-        Node::Scalar(s) => bad(&s.tag),
-        Node::Seq(s) => bad(&s.tag) || s.items.iter().any(has_decoded_tag),
+        Node::Scalar(s) => bad(s),
+        Node::Seq(s) => s.items.iter().any(has_folded_trailing_space),
+        Node::Map(m) => m
+            .entries
+            .iter()
+            .any(|(k, v)| bad(k) || has_folded_trailing_space(v)),
+    }
+}
+
+/// Known bug: a top-level plain scalar starting `---` or `...` is written bare at column 0,
+/// where it reads as a document marker. See `fuzz_marker_like_top_level_scalar`.
+fn is_marker_like_document(node: &Node<'_>) -> bool {
+    node.as_scalar().is_some_and(|s| {
+        s.tag.is_none() && (s.value.starts_with("---") || s.value.starts_with("..."))
+    })
+}
+
+/// Any tag at all: with a `%` in the input, it may be a %-escaped one.
+fn has_tag(node: &Node<'_>) -> bool {
+    match node {
+        Node::Scalar(s) => s.tag.is_some(),
+        Node::Seq(s) => s.tag.is_some() || s.items.iter().any(has_tag),
         Node::Map(m) => {
-            bad(&m.tag)
-                || m.entries
-                    .iter()
-                    .any(|(k, v)| bad(&k.tag) || has_decoded_tag(v))
+            m.tag.is_some() || m.entries.iter().any(|(k, v)| k.tag.is_some() || has_tag(v))
         }
     }
 }
@@ -54,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(docs) = parse_stream(text) else {
         return;
     };
-    if known_bug(&docs) {
+    if known_bug(&docs) || (text.contains('%') && docs.iter().any(has_tag)) {
         return;
     }
     let emitted = emit_stream(&docs);
