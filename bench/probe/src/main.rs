@@ -1,0 +1,93 @@
+//! Runs envpolicy's pipeline as `envpolicy` does (read, run, write) on a ResourceList file and
+//! reports, after each phase, the heap bytes live and the peak so far, from a counting
+//! allocator; plus the size of the tree's types. Usage: envpolicy-probe FILE [--floor]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use envpolicy::config::Policy;
+use envpolicy::wire;
+use envpolicy::yaml::{Map, Node, Scalar, Seq};
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Relaxed) + l.size();
+            PEAK.fetch_max(now, Relaxed);
+            ALLOCS.fetch_add(1, Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            if new >= l.size() {
+                let now = LIVE.fetch_add(new - l.size(), Relaxed) + new - l.size();
+                PEAK.fetch_max(now, Relaxed);
+            } else {
+                LIVE.fetch_sub(l.size() - new, Relaxed);
+            }
+            ALLOCS.fetch_add(1, Relaxed);
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static A: Counting = Counting;
+
+fn phase(name: &str, input: usize) {
+    let (live, peak) = (LIVE.load(Relaxed), PEAK.load(Relaxed));
+    println!(
+        "{name:<28} live {:>8.1} MB ({:>5.2}x input)  peak {:>8.1} MB ({:>5.2}x)  allocs {:>10}",
+        live as f64 / 1e6,
+        live as f64 / input as f64,
+        peak as f64 / 1e6,
+        peak as f64 / input as f64,
+        ALLOCS.load(Relaxed)
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let path = args.get(1).expect("usage: envpolicy-probe FILE [--floor]");
+    let floor = args.iter().any(|a| a == "--floor");
+    println!(
+        "sizes: Node {} Scalar {} Map {} Seq {} (Scalar, Node) {}",
+        size_of::<Node>(),
+        size_of::<Scalar>(),
+        size_of::<Map>(),
+        size_of::<Seq>(),
+        size_of::<(Scalar, Node)>()
+    );
+    let text = std::fs::read_to_string(path).expect("read");
+    let n = text.len();
+    phase("input", n);
+    let mut input = wire::read(&text, None).expect("parse");
+    phase("parsed (tree)", n);
+    let mode = input.mode;
+    let (items, reports) = if floor {
+        (std::mem::take(&mut input.items), Vec::new())
+    } else {
+        let config = input.function_config.as_ref().map(Node::to_json);
+        let policy = Policy::from_config(config.as_ref()).expect("config");
+        let r = envpolicy::run::run(std::mem::take(&mut input.items), &policy).expect("run");
+        phase("ran (items + reports)", n);
+        r
+    };
+    let out = wire::write(input.take_wrapper(), mode, items, &reports);
+    phase("written (output string)", n);
+    println!("output {:.1} MB ({:.2}x input)", out.len() as f64 / 1e6, out.len() as f64 / n as f64);
+    drop(reports);
+    phase("end", n);
+}
