@@ -23,9 +23,13 @@ fn known_bug(docs: &[Node<'_>]) -> bool {
 /// Known bug: trailing spaces on the last line of a folded scalar are dropped.
 /// See `fuzz_folded_scalar_trailing_spaces_*` in tests/bad_input.rs.
 fn has_folded_trailing_space(node: &Node<'_>) -> bool {
+    use envpolicy::yaml::Style;
+    // Also: a literal holding only "\n" comes back empty (`fuzz_literal_single_newline_*`).
     let bad = |s: &envpolicy::yaml::Scalar<'_>| {
-        s.style == envpolicy::yaml::Style::Folded
-            && s.value.trim_end_matches('\n').ends_with([' ', '\t'])
+        (s.style == Style::Folded && s.value.trim_end_matches('\n').ends_with([' ', '\t']))
+            || (matches!(s.style, Style::Literal | Style::Folded) && s.value == "\n")
+            // And an empty folded scalar at the end (`fuzz_empty_folded_scalars_at_the_end_*`).
+            || (s.style == Style::Folded && s.value.is_empty())
     };
     match node {
         Node::Scalar(s) => bad(s),
