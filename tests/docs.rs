@@ -1003,6 +1003,14 @@ fn the_runner_reads_commands_as_written() {
         placeholder_of("echo \"$HOME\" # PACKAGE in a comment"),
         None
     );
+    assert!(check_make("make test   # everything").is_ok());
+    let missing = check_make("make no-such-target");
+    assert!(
+        missing
+            .as_ref()
+            .is_err_and(|e| e.contains("is not a working Makefile target")),
+        "{missing:?}"
+    );
 }
 
 /// A failing command is named with its line, exit code and output; the block stops there.
