@@ -292,7 +292,9 @@ pub enum SecurityContextMode {
 
 /// A key of `requests`/`limits`: `cpu`, `memory`, `ephemeral-storage`, `hugepages-<size>`,
 /// or a `domain/name` extended resource. Checked when parsed so typos like `cpus` fail fast.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct ResourceName(String);
 
