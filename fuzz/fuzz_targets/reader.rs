@@ -17,7 +17,27 @@ fn known_bug(docs: &[Node<'_>]) -> bool {
         Node::Map(m) => m.tag.is_some() && !m.flow,
         Node::Scalar(_) => false,
     }) || docs.iter().any(is_marker_like_document)
+        || docs.iter().any(has_empty_item_in_flow)
         || docs.iter().any(has_folded_trailing_space)
+}
+
+/// Known bug: an empty plain item in a flow sequence is written as nothing (`[&x , b]`).
+fn has_empty_item_in_flow(node: &Node<'_>) -> bool {
+    match node {
+        Node::Scalar(_) => false,
+        Node::Seq(s) => {
+            (s.flow
+                && s.items.iter().any(|i| {
+                    i.as_scalar().is_some_and(|c| {
+                        c.value.is_empty()
+                            && c.tag.is_none()
+                            && c.style == envpolicy::yaml::Style::Plain
+                    })
+                }))
+                || s.items.iter().any(has_empty_item_in_flow)
+        }
+        Node::Map(m) => m.entries.iter().any(|(_, v)| has_empty_item_in_flow(v)),
+    }
 }
 
 /// Known bug: trailing spaces on the last line of a folded scalar are dropped.
