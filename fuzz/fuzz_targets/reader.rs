@@ -50,6 +50,9 @@ fn has_folded_trailing_space(node: &Node<'_>) -> bool {
             || (matches!(s.style, Style::Literal | Style::Folded) && s.value == "\n")
             // And an empty folded scalar at the end (`fuzz_empty_folded_scalars_at_the_end_*`).
             || (s.style == Style::Folded && s.value.is_empty())
+            // And Unicode whitespace in a folded scalar (`fuzz_folded_scalar_unicode_*`).
+            || (s.style == Style::Folded
+                && s.value.chars().any(|c| c.is_whitespace() && !c.is_ascii_whitespace()))
     };
     match node {
         Node::Scalar(s) => bad(s),
