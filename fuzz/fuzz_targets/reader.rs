@@ -17,6 +17,7 @@ fn known_bug(docs: &[Node<'_>]) -> bool {
         Node::Map(m) => m.tag.is_some() && !m.flow,
         Node::Scalar(_) => false,
     }) || docs.iter().any(is_marker_like_document)
+        || docs.iter().any(has_long_key)
         || docs.iter().any(has_empty_item_in_flow)
         || docs.iter().any(has_folded_trailing_space)
 }
@@ -37,6 +38,18 @@ fn has_empty_item_in_flow(node: &Node<'_>) -> bool {
                 || s.items.iter().any(has_empty_item_in_flow)
         }
         Node::Map(m) => m.entries.iter().any(|(_, v)| has_empty_item_in_flow(v)),
+    }
+}
+
+/// Known bug: keys over 1024 characters are written as implicit keys (`fuzz_long_keys_*`).
+fn has_long_key(node: &Node<'_>) -> bool {
+    match node {
+        Node::Scalar(_) => false,
+        Node::Seq(s) => s.items.iter().any(has_long_key),
+        Node::Map(m) => m
+            .entries
+            .iter()
+            .any(|(k, v)| k.value.len() > 1000 || has_long_key(v)),
     }
 }
 
