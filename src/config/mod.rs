@@ -716,7 +716,9 @@ fn deserialize_at<T: serde::de::DeserializeOwned>(
     value: &Value,
     root: &str,
 ) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
+    // Through the YAML layer's strict reader: serde_json would fill a struct from a list.
+    let node = crate::yaml::Node::from_json(value);
+    crate::yaml::from_node_strict(&node).map_err(|err| {
         let mut path = String::new();
         for segment in err.path().iter() {
             match segment {

@@ -25,16 +25,30 @@ impl fmt::Display for DeError {
     }
 }
 
-/// Reads `node` as `T`; the error names the failing field's path.
+/// Reads `node` as `T`; the error names the failing field's path. Strings are read leniently
+/// (`value: 1` is the string "1"): views must not reject what the pipeline passes through.
 pub fn from_node<T: DeserializeOwned>(node: &Node<'_>) -> Result<T, DeError> {
-    serde_path_to_error::deserialize(NodeDe(node)).map_err(|e| DeError {
+    serde_path_to_error::deserialize(NodeDe {
+        node,
+        strict: false,
+    })
+    .map_err(|e| DeError {
         path: e.path().to_string(),
         message: e.inner().0.clone(),
     })
 }
 
+/// Reads `node` as `T` strictly, as configuration must be: a number is not a string, and a list
+/// is not an object (serde would otherwise fill a struct from a list by position).
+pub fn from_node_strict<T: DeserializeOwned>(
+    node: &Node<'_>,
+) -> Result<T, serde_path_to_error::Error<Error>> {
+    serde_path_to_error::deserialize(NodeDe { node, strict: true })
+}
+
+/// Why a node did not fit the type asked for.
 #[derive(Debug)]
-struct Error(String);
+pub struct Error(String);
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,7 +65,20 @@ impl de::Error for Error {
 }
 
 #[derive(Clone, Copy)]
-struct NodeDe<'n, 'a>(&'n Node<'a>);
+struct NodeDe<'n, 'a> {
+    node: &'n Node<'a>,
+    /// Configuration: no lenient strings.
+    strict: bool,
+}
+
+impl<'n, 'a> NodeDe<'n, 'a> {
+    fn at(self, node: &'n Node<'a>) -> Self {
+        NodeDe {
+            node,
+            strict: self.strict,
+        }
+    }
+}
 
 fn resolved(s: &Scalar<'_>) -> Resolved {
     match (s.style, s.tag.as_deref()) {
@@ -66,7 +93,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
+        match self.node {
             Node::Scalar(s) => match resolved(s) {
                 Resolved::Null => visitor.visit_unit(),
                 Resolved::Bool(b) => visitor.visit_bool(b),
@@ -76,20 +103,37 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
             },
             Node::Seq(seq) => visitor.visit_seq(SeqDe {
                 items: seq.items.iter(),
+                de: self,
             }),
             Node::Map(map) => visitor.visit_map(MapDe {
                 entries: map.entries.iter(),
                 value: None,
+                de: self,
             }),
         }
     }
 
-    /// Strings are read leniently (`value: 1` is the string "1"): views must not reject what
-    /// the rest of the pipeline passes through.
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
-            Node::Scalar(s) if resolved(s) != Resolved::Null => visitor.visit_str(&s.value),
+        match self.node {
+            Node::Scalar(s) if !self.strict && resolved(s) != Resolved::Null => {
+                visitor.visit_str(&s.value)
+            }
             _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.node {
+            Node::Map(_) => self.deserialize_any(visitor),
+            Node::Seq(_) => Err(Error(format!(
+                "invalid type: sequence, expected a mapping ({name})"
+            ))),
+            Node::Scalar(_) => self.deserialize_any(visitor),
         }
     }
 
@@ -98,7 +142,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.0 {
+        match self.node {
             Node::Scalar(s) if resolved(s) == Resolved::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
@@ -118,7 +162,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        match self.0 {
+        match self.node {
             Node::Scalar(s) => visitor.visit_enum(s.value.as_ref().into_deserializer()),
             _ => Err(Error("expected a string for an enum".into())),
         }
@@ -126,12 +170,13 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
 
     serde::forward_to_deserialize_any! {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map identifier ignored_any
     }
 }
 
 struct SeqDe<'n, 'a> {
     items: std::slice::Iter<'n, Node<'a>>,
+    de: NodeDe<'n, 'a>,
 }
 
 impl<'de> SeqAccess<'de> for SeqDe<'_, '_> {
@@ -143,7 +188,7 @@ impl<'de> SeqAccess<'de> for SeqDe<'_, '_> {
     ) -> Result<Option<T::Value>, Error> {
         self.items
             .next()
-            .map(|n| seed.deserialize(NodeDe(n)))
+            .map(|n| seed.deserialize(self.de.at(n)))
             .transpose()
     }
 }
@@ -151,6 +196,7 @@ impl<'de> SeqAccess<'de> for SeqDe<'_, '_> {
 struct MapDe<'n, 'a> {
     entries: std::slice::Iter<'n, (Scalar<'a>, Node<'a>)>,
     value: Option<&'n Node<'a>>,
+    de: NodeDe<'n, 'a>,
 }
 
 impl<'de> MapAccess<'de> for MapDe<'_, '_> {
@@ -172,7 +218,7 @@ impl<'de> MapAccess<'de> for MapDe<'_, '_> {
 
     fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         match self.value.take() {
-            Some(v) => seed.deserialize(NodeDe(v)),
+            Some(v) => seed.deserialize(self.de.at(v)),
             None => Err(Error("value without a key".into())),
         }
     }

@@ -31,11 +31,28 @@ pub fn emit_document(doc: &Node<'_>) -> String {
 
 fn emit_into(out: &mut String, doc: &Node<'_>) {
     match doc {
-        Node::Map(m) if !m.flow && !m.entries.is_empty() && m.tag.is_none() => {
-            block_map(out, m, 0, false)
+        Node::Map(m) if !m.flow && !m.entries.is_empty() => {
+            // A tag on a top-level block collection goes on its own line above it.
+            if let Some(tag) = &m.tag {
+                out.push_str(tag);
+                out.push('\n');
+            }
+            block_map(out, m, 0, false);
         }
-        Node::Seq(s) if !s.flow && !s.items.is_empty() && s.tag.is_none() => {
-            block_seq(out, s, 0, false)
+        Node::Seq(s) if !s.flow && !s.items.is_empty() => {
+            if let Some(tag) = &s.tag {
+                out.push_str(tag);
+                out.push('\n');
+            }
+            block_seq(out, s, 0, false);
+        }
+        Node::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
+            if let Some(tag) = &s.tag {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            block_scalar(out, s, 2);
+            out.push('\n');
         }
         node => {
             inline(out, node, 0);
@@ -70,11 +87,21 @@ fn block_map(out: &mut String, map: &Map<'_>, at: usize, first_inline: bool) {
         if i > 0 || !first_inline {
             indent(out, at);
         }
+        let key_start = out.len();
         key_text(out, key);
+        // YAML caps implicit keys at 1024 characters; longer ones need the explicit `? ` form.
+        if out.len() - key_start > IMPLICIT_KEY_LIMIT {
+            out.insert_str(key_start, "? ");
+            out.push('\n');
+            indent(out, at);
+        }
         out.push(':');
         value_after_indicator(out, value, at, true);
     }
 }
+
+/// Longest key written as `key:` (YAML allows 1024 characters; this leaves room for a tag).
+const IMPLICIT_KEY_LIMIT: usize = 1000;
 
 fn block_seq(out: &mut String, seq: &Seq<'_>, at: usize, first_inline: bool) {
     for (i, item) in seq.items.iter().enumerate() {
@@ -182,11 +209,16 @@ fn inline(out: &mut String, node: &Node<'_>, at: usize) {
                 if i > 0 {
                     out.push_str(", ");
                 }
+                let key_start = out.len();
                 if let Some(tag) = &k.tag {
                     out.push_str(tag);
                     out.push(' ');
                 }
                 flow_scalar(out, k, true);
+                if out.len() - key_start > IMPLICIT_KEY_LIMIT {
+                    out.insert_str(key_start, "? ");
+                    out.push(' ');
+                }
                 out.push_str(": ");
                 flow_item(out, v, at);
             }
@@ -198,6 +230,10 @@ fn inline(out: &mut String, node: &Node<'_>, at: usize) {
 /// Inside a flow collection everything is flow, block collections included.
 fn flow_item(out: &mut String, node: &Node<'_>, at: usize) {
     match node {
+        // An empty item (`[&a , b]`) has no text of its own in flow context: say null.
+        Node::Scalar(s) if s.style == Style::Plain && s.value.is_empty() && s.tag.is_none() => {
+            out.push_str("null")
+        }
         Node::Scalar(s) => {
             if let Some(tag) = &s.tag {
                 out.push_str(tag);
@@ -231,6 +267,10 @@ fn plain_still_valid(value: &str, in_flow: bool) -> bool {
     if matches!(bytes.first(), Some(b' ')) || matches!(bytes.last(), Some(b' ' | b':')) {
         return false;
     }
+    // At the start of a line these are document markers.
+    if value.starts_with("---") || value.starts_with("...") {
+        return false;
+    }
     let mut prev = 0u8;
     for &b in bytes {
         match b {
@@ -245,22 +285,56 @@ fn plain_still_valid(value: &str, in_flow: bool) -> bool {
     true
 }
 
-/// Writes a literal or folded block scalar whose content lines go at column `at`.
+/// Writes a literal or folded block scalar whose content lines go at column `at`. Block scalars
+/// have corner cases (lone CRs, whitespace-only lines, values of only line breaks), so each
+/// rendering is read back once before it is used: folded from source, else literal, else
+/// double-quoted. Block scalars are rare, so the extra parse is cheap.
 fn block_scalar(out: &mut String, s: &Scalar<'_>, at: usize) {
+    let value: &str = &s.value;
+    let mut probe = String::new();
     if s.style == Style::Folded {
         if let Some(source) = s.source {
-            if reindent_folded(out, source, at) {
+            if reindent_folded(&mut probe, source, at) && reads_back(&probe, value, at) {
+                out.push_str(&probe);
                 return;
             }
         }
     }
-    literal(out, &s.value, at);
+    probe.clear();
+    literal(&mut probe, value, at);
+    if reads_back(&probe, value, at) {
+        out.push_str(&probe);
+    } else {
+        double_quoted(out, value);
+    }
+}
+
+/// True when `text`, written after a key whose content lines sit at column `at`, reads back as
+/// `value`.
+fn reads_back(text: &str, value: &str, at: usize) -> bool {
+    let mut snippet = String::new();
+    indent(&mut snippet, at.saturating_sub(2));
+    snippet.push_str("k: ");
+    snippet.push_str(text);
+    snippet.push('\n');
+    super::parse_stream(&snippet)
+        .ok()
+        .and_then(|docs| {
+            docs.first()
+                .and_then(|d| d.str_at(&["k"]))
+                .map(|v| v == value)
+        })
+        .unwrap_or(false)
 }
 
 /// Re-indents a folded scalar's source lines; false when the header is one we don't re-indent.
 fn reindent_folded(out: &mut String, source: &str, at: usize) -> bool {
     let (header, body) = source.split_once('\n').unwrap_or((source, ""));
     let header = header.split(" #").next().unwrap_or_default().trim_end();
+    // Only `\n` line breaks are re-indented; a lone CR or NEL would end up mid-line.
+    if body.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return false;
+    }
     if !header.starts_with('>')
         || header.len() > 2
         || header.contains(['+'])

@@ -12,7 +12,7 @@ mod scalar;
 
 use std::borrow::Cow;
 
-pub use de::{from_node, DeError};
+pub use de::{from_node, from_node_strict, DeError};
 pub use emit::{emit_document, emit_stream};
 pub use parse::{parse_stream, ParseError, MAX_INPUT_BYTES};
 pub use scalar::{resolve_plain, Resolved};

@@ -330,12 +330,28 @@ fn folded_source<'a>(input: &'a str, span: &Span) -> Option<&'a str> {
 
 fn tag_text(tag: Option<&Tag>) -> Option<Box<str>> {
     let tag = tag?;
+    // The parser decodes `%21`-style escapes; write them back encoded, or the tag changes.
+    let suffix = encode_tag_chars(tag.suffix());
     let text = if tag.original_handle().is_empty() {
-        format!("!<{}{}>", tag.handle(), tag.suffix())
+        format!("!<{}{suffix}>", encode_tag_chars(tag.handle()))
     } else {
-        format!("{}{}", tag.original_handle(), tag.suffix())
+        format!("{}{suffix}", tag.original_handle())
     };
     Some(text.into_boxed_str())
+}
+
+/// Percent-encodes every byte a tag shorthand may not hold as is (YAML's `ns-tag-char`).
+fn encode_tag_chars(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        let plain = b.is_ascii_alphanumeric() || b"-;/?:@&=+$_.~*'()#".contains(&b);
+        if plain {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn count_nodes(node: &Node<'_>) -> usize {

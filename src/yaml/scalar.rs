@@ -71,11 +71,16 @@ fn parse_int(s: &str) -> Option<i64> {
     if body.is_empty() {
         return None;
     }
-    let (radix, digits) = if let Some(hex) = body.strip_prefix("0x") {
+    // Go's ParseInt (kubectl) takes either case of the prefix.
+    let prefixed = |lower: &str, upper: &str| {
+        body.strip_prefix(lower)
+            .or_else(|| body.strip_prefix(upper))
+    };
+    let (radix, digits) = if let Some(hex) = prefixed("0x", "0X") {
         (16, hex)
-    } else if let Some(oct) = body.strip_prefix("0o") {
+    } else if let Some(oct) = prefixed("0o", "0O") {
         (8, oct)
-    } else if let Some(bin) = body.strip_prefix("0b") {
+    } else if let Some(bin) = prefixed("0b", "0B") {
         (2, bin)
     } else if body.len() > 1 && body.starts_with('0') {
         (8, body.get(1..)?)
@@ -178,7 +183,11 @@ pub fn plain_is_safe(s: &str, in_flow: bool) -> bool {
     let numeric_like = first.is_ascii_digit()
         && s.chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | '+' | '-' | 'e' | 'E'));
-    !numeric_like
+    // `2001-12-14T21:59:43Z` and friends: go-yaml v3 (kustomize) turns timestamps into another form.
+    let b = s.as_bytes();
+    let timestamp_like =
+        b.len() >= 5 && b.iter().take(4).all(u8::is_ascii_digit) && b.get(4) == Some(&b'-');
+    !numeric_like && !timestamp_like
 }
 
 /// Printable in YAML: anything else must be escaped inside double quotes.
