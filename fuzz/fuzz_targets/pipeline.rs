@@ -37,23 +37,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok((items, reports)) = run(std::mem::take(&mut input.items), &policy) else {
         return;
     };
-    // Known bug (see reader.rs): tagged top-level block collections come out in flow style.
-    let tagged = |n: &Node<'_>| match n {
-        Node::Seq(s) => s.tag.is_some() && !s.flow,
-        Node::Map(m) => m.tag.is_some() && !m.flow,
-        Node::Scalar(_) => false,
-    };
-    if items.iter().any(tagged) && mode == wire::Mode::Plugin {
-        return;
-    }
     let wrapper = input.take_wrapper();
-    if wrapper.as_ref().is_some_and(tagged) {
-        return;
-    }
     let out = wire::write(wrapper, mode, items, &reports);
     if let Err(e) = parse_stream(&out) {
-        // Known bug (see reader.rs): %-escaped tags are written back decoded.
-        if stdin.contains('%') && stdin.contains('!') {
+        // Known bug (see reader.rs): quoted scalars with a lone CR line break.
+        if stdin.replace("\r\n", "").contains('\r') {
             return;
         }
         panic!("the output does not parse: {e}\n--- input\n{stdin}\n--- output\n{out}");
