@@ -15,6 +15,11 @@ use envpolicy::wire::{self, Mode};
 use envpolicy::yaml::{emit_stream, Node, MAX_INPUT_BYTES};
 use envpolicy::{run::run, wire::Input};
 
+/// mimalloc: the pipeline allocates many small nodes; measured 20-25% faster than the system
+/// allocator at 1,000 workloads (bench/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Applies an environment's policies (replicas, resources, anti-affinity, log level,
 /// autoscaling, disruption budgets, rollout, spread, hardening) to the workloads of a kpt
 /// package or kustomize build.
@@ -170,7 +175,7 @@ fn function(config_path: Option<&Path>, floor: bool) -> Result<ExitCode> {
     let mode = input.mode;
     if floor {
         let items = std::mem::take(&mut input.items);
-        write_stdout(&wire::write(input.take_wrapper(), mode, items, &[]))?;
+        write_output(input.take_wrapper(), mode, &items, &[])?;
         return Ok(ExitCode::SUCCESS);
     }
     match transform(&mut input) {
@@ -179,7 +184,7 @@ fn function(config_path: Option<&Path>, floor: bool) -> Result<ExitCode> {
             for r in reports.iter().filter(|r| r.severity == Severity::Error) {
                 eprintln!("envpolicy: {}", r.line());
             }
-            write_stdout(&wire::write(input.take_wrapper(), mode, items, &reports))?;
+            write_output(input.take_wrapper(), mode, &items, &reports)?;
             Ok(if failed {
                 ExitCode::FAILURE
             } else {
@@ -192,12 +197,7 @@ fn function(config_path: Option<&Path>, floor: bool) -> Result<ExitCode> {
             let items = std::mem::take(&mut original.items);
             let report = Report::error(format!("{e:#}"));
             eprintln!("envpolicy: {e:#}");
-            write_stdout(&wire::write(
-                original.take_wrapper(),
-                mode,
-                items,
-                &[report],
-            ))?;
+            write_output(original.take_wrapper(), mode, &items, &[report])?;
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e),
@@ -230,6 +230,19 @@ fn read_stdin() -> Result<String> {
 }
 
 /// A closed pipe or full disk is a clean failure, never a panic.
+/// Streams the function's output to stdout; a closed pipe is a clean failure.
+fn write_output(
+    wrapper: Option<Node<'_>>,
+    mode: Mode,
+    items: &[Node<'_>],
+    reports: &[Report],
+) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    wire::write_to(&mut out, wrapper, mode, items, reports)
+        .and_then(|()| out.flush())
+        .context("cannot write stdout")
+}
+
 fn write_stdout(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())

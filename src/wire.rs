@@ -7,7 +7,9 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 
 use crate::report::Report;
-use crate::yaml::{emit_document, emit_stream, parse_stream, Node, Seq};
+use crate::yaml::{
+    emit_entry, emit_json_seq_item, emit_seq_item, parse_stream, write_stream, Node, Seq,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -86,7 +88,8 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
     })
 }
 
-/// Writes the output in the input's mode. `items` are written in full or not at all.
+/// The output in the input's mode, as one string (tests and tools; `main` streams with
+/// [`write_to`]).
 #[must_use]
 pub fn write(
     input_wrapper: Option<Node<'_>>,
@@ -94,31 +97,72 @@ pub fn write(
     items: Vec<Node<'_>>,
     reports: &[Report],
 ) -> String {
-    match mode {
-        Mode::Plugin => emit_stream(&items),
-        Mode::ResourceList => {
-            let mut list = input_wrapper.unwrap_or_else(|| Node::Map(crate::yaml::Map::new()));
-            if let Some(map) = list.as_map_mut() {
-                map.insert("apiVersion", Node::string("config.kubernetes.io/v1"));
-                map.insert("kind", Node::string("ResourceList"));
-                map.insert(
-                    "items",
-                    Node::Seq(Seq {
-                        items,
-                        flow: false,
-                        tag: None,
-                    }),
-                );
-                map.remove("results");
-                if !reports.is_empty() {
-                    let results =
-                        serde_json::Value::Array(reports.iter().map(Report::to_json).collect());
-                    map.insert("results", Node::from_json(&results));
-                }
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_to(&mut out, input_wrapper, mode, &items, reports);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Streams the output in the input's mode: a plain stream, or a ResourceList
+/// `config.kubernetes.io/v1` that keeps the input wrapper's other fields and carries the
+/// results. Called only once everything has succeeded; items are written one by one, so the
+/// output (larger than the input) never sits in memory whole.
+pub fn write_to(
+    sink: &mut dyn std::io::Write,
+    input_wrapper: Option<Node<'_>>,
+    mode: Mode,
+    items: &[Node<'_>],
+    reports: &[Report],
+) -> std::io::Result<()> {
+    if mode == Mode::Plugin {
+        return write_stream(sink, items);
+    }
+    let mut list = input_wrapper.unwrap_or_else(|| Node::Map(crate::yaml::Map::new()));
+    let Some(map) = list.as_map_mut() else {
+        return Ok(());
+    };
+    map.insert("apiVersion", Node::string("config.kubernetes.io/v1"));
+    map.insert("kind", Node::string("ResourceList"));
+    if map.get("items").is_none() {
+        map.insert(
+            "items",
+            Node::Seq(Seq {
+                items: Vec::new(),
+                flow: false,
+                tag: None,
+            }),
+        );
+    }
+    map.remove("results");
+    let mut buf = String::new();
+    for (key, value) in &map.entries {
+        buf.clear();
+        if key.value == "items" {
+            if items.is_empty() {
+                buf.push_str("items: []\n");
+                sink.write_all(buf.as_bytes())?;
+                continue;
             }
-            emit_document(&list)
+            sink.write_all(b"items:\n")?;
+            for item in items {
+                buf.clear();
+                emit_seq_item(&mut buf, item);
+                sink.write_all(buf.as_bytes())?;
+            }
+        } else {
+            emit_entry(&mut buf, key, value);
+            sink.write_all(buf.as_bytes())?;
         }
     }
+    if !reports.is_empty() {
+        sink.write_all(b"results:\n")?;
+        for report in reports {
+            buf.clear();
+            emit_json_seq_item(&mut buf, &report.to_json());
+            sink.write_all(buf.as_bytes())?;
+        }
+    }
+    Ok(())
 }
 
 impl<'a> Input<'a> {

@@ -2,6 +2,8 @@
 //! hash, so their consumers roll, but a plain ConfigMap keeps its name. When envpolicy changes
 //! one, it stamps a content hash on the pod templates that read it, so the pods roll.
 
+use std::collections::HashSet;
+
 use serde_json::json;
 
 use super::Plan;
@@ -32,27 +34,22 @@ pub fn config_hash_edits(
     inventory: &Inventory,
 ) -> Plan {
     let mut plan = Plan::default();
-    let changed_plain: Vec<_> = inventory
-        .config_maps
-        .iter()
-        .filter(|cm| changed.contains(&cm.item) && !cm.generated)
-        .collect();
-    if changed_plain.is_empty() {
-        return plan;
-    }
+    let changed: HashSet<usize> = changed.iter().copied().collect();
     for (w, _) in selected {
-        let reads = |cm: &&ConfigMap| {
-            cm.id.namespace == w.id.namespace && w.config_maps.iter().any(|n| cm.known_as(n))
-        };
-        if !changed_plain.iter().any(reads) {
+        let ns = w.id.namespace.as_deref();
+        let mut read: Vec<&ConfigMap> = w
+            .config_maps
+            .iter()
+            .flat_map(|name| inventory.config_maps_known_as(ns, name))
+            .filter(|cm| !cm.generated)
+            .collect();
+        read.sort_by_key(|cm| cm.item);
+        read.dedup_by_key(|cm| cm.item);
+        if !read.iter().any(|cm| changed.contains(&cm.item)) {
             continue;
         }
         let mut text = String::new();
-        for cm in inventory
-            .config_maps
-            .iter()
-            .filter(|cm| !cm.generated && reads(cm))
-        {
+        for cm in read {
             let data = items
                 .get(cm.item)
                 .and_then(|n| n.get("data"))

@@ -163,9 +163,9 @@ fn anti_affinity_domains(
 /// another workload kind in the namespace has the same name (a Deployment and a StatefulSet
 /// `cache` would otherwise get two HPAs `cache`, which kustomize and kpt reject).
 fn generated_name(w: &Workload, inventory: &Inventory) -> String {
-    let shared = inventory.workloads.iter().any(|e| {
-        e.id.name == w.id.name && e.id.namespace == w.id.namespace && e.id.kind != w.id.kind
-    });
+    let shared = inventory
+        .workloads_named(w.id.namespace.as_deref(), &w.id.name)
+        .any(|e| e.id.kind != w.id.kind);
     if shared {
         format!("{}-{}", w.id.name, w.id.kind.to_lowercase())
     } else {

@@ -28,11 +28,15 @@ impl fmt::Display for DeError {
 /// Reads `node` as `T`; the error names the failing field's path. Strings are read leniently
 /// (`value: 1` is the string "1"): views must not reject what the pipeline passes through.
 pub fn from_node<T: DeserializeOwned>(node: &Node<'_>) -> Result<T, DeError> {
-    serde_path_to_error::deserialize(NodeDe {
+    let de = NodeDe {
         node,
         strict: false,
-    })
-    .map_err(|e| DeError {
+    };
+    // Path tracking costs as much as the read itself: pay for it only when there is an error.
+    if let Ok(value) = T::deserialize(de) {
+        return Ok(value);
+    }
+    serde_path_to_error::deserialize(de).map_err(|e| DeError {
         path: e.path().to_string(),
         message: e.inner().0.clone(),
     })

@@ -29,6 +29,95 @@ pub fn emit_document(doc: &Node<'_>) -> String {
     out
 }
 
+/// Writes documents as a `---`-separated stream to `sink`, one document at a time, so the
+/// output never has to exist as one string (it is larger than the input).
+pub fn write_stream(sink: &mut dyn std::io::Write, docs: &[Node<'_>]) -> std::io::Result<()> {
+    let mut buf = String::new();
+    for (i, doc) in docs.iter().enumerate() {
+        buf.clear();
+        if i > 0 {
+            buf.push_str("---\n");
+        }
+        emit_into(&mut buf, doc);
+        sink.write_all(buf.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes one top-level mapping entry (`key: value`).
+pub fn emit_entry(out: &mut String, key: &Scalar<'_>, value: &Node<'_>) {
+    key_text(out, key);
+    out.push(':');
+    value_after_indicator(out, value, 0, true);
+}
+
+/// Writes one item of a top-level block sequence (`- item`), as under `items:`.
+pub fn emit_seq_item(out: &mut String, item: &Node<'_>) {
+    out.push('-');
+    value_after_indicator(out, item, 0, false);
+}
+
+/// Writes a JSON value as one item of a top-level block sequence, in the layout of the tree
+/// emitter, without building a tree first (results are written this way: there are many).
+pub fn emit_json_seq_item(out: &mut String, value: &serde_json::Value) {
+    out.push('-');
+    json_after_indicator(out, value, 0, false);
+}
+
+fn json_after_indicator(out: &mut String, value: &serde_json::Value, at: usize, after_key: bool) {
+    use serde_json::Value;
+    match value {
+        Value::Object(m) if !m.is_empty() => {
+            if after_key {
+                out.push('\n');
+            } else {
+                out.push(' ');
+            }
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 || after_key {
+                    indent(out, at + 2);
+                }
+                flow_scalar(out, &Scalar::string(k.as_str()), false);
+                out.push(':');
+                json_after_indicator(out, v, at + 2, true);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            // Compact under a key (the dash at the key's column), nested under a dash.
+            let dash = if after_key { at } else { at + 2 };
+            if after_key {
+                out.push('\n');
+            } else {
+                out.push(' ');
+            }
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 || after_key {
+                    indent(out, dash);
+                }
+                out.push('-');
+                json_after_indicator(out, item, dash, false);
+            }
+        }
+        scalar => {
+            out.push(' ');
+            json_scalar(out, scalar);
+            out.push('\n');
+        }
+    }
+}
+
+fn json_scalar(out: &mut String, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => flow_scalar(out, &Scalar::string(s.as_str()), false),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+    }
+}
+
 fn emit_into(out: &mut String, doc: &Node<'_>) {
     match doc {
         Node::Map(m) if !m.flow && !m.entries.is_empty() => {
