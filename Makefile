@@ -11,7 +11,7 @@ build:
 	$(CARGO) build --release --locked
 
 ## Every test: formatting, lints, unit, golden, property, fidelity and end-to-end (kubectl, kpt).
-test: lint unit
+test: lint unit bench-smoke
 
 lint:
 	$(CARGO) fmt --all -- --check
