@@ -1219,7 +1219,7 @@ fn a_good_input_succeeds() {
 
 // ---------------------------------------------------------------------------------------------
 // Fuzz findings (fuzz/): each crash as a regression test. The comments describe the bug each
-// one caught; all were fixed in 2ad226d except the one still marked `#[ignore = "bug: ..."]`.
+// one caught; all were fixed in 2ad226d and the quoted-scalar CR case after it.
 // ---------------------------------------------------------------------------------------------
 
 /// The library alone: what it reads, it writes as text that reads back to the same values.
@@ -1428,7 +1428,6 @@ fn fuzz_folded_scalar_with_cr_line_breaks_library() {
 /// raw, line break and all. As a key that makes a multi-line implicit key: `? "\r %"` comes
 /// back as `"\r %":`, which is not YAML.
 #[test]
-#[ignore = "bug: a quoted scalar with a lone CR line break is copied raw"]
 fn fuzz_quoted_scalar_with_cr_line_breaks_library() {
     for input in ["? \"\r %\"\n", "? 'a\r b'\n: 1\n"] {
         library_round_trip(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));

@@ -250,7 +250,7 @@ impl<'a> Builder<'a> {
         let source = match style {
             Style::Plain | Style::Auto => None,
             Style::SingleQuoted | Style::DoubleQuoted => {
-                span.slice(self.input).filter(|s| !s.contains('\n'))
+                span.slice(self.input).filter(|s| !s.contains(['\n', '\r']))
             }
             Style::Literal => None,
             Style::Folded => folded_source(self.input, span),
