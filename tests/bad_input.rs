@@ -1522,3 +1522,36 @@ fn fuzz_long_keys_binary() {
         parse_stream(&run.stdout).unwrap_or_else(|e| panic!("plugin output does not parse ({e})"));
     assert_eq!(out[0].to_json()["spec"][&key], json!("v"));
 }
+
+/// fuzz/reader crash (`): !!int >-\n ~`). Tags on block scalars are not written: the literal
+/// or folded scalar comes out as `|`/`>` alone. For `!!int >- ~` the value changes from null
+/// to the string `~`. The realistic case is a Secret: `a: !!binary |\n  aGVsbG8=` is read by
+/// kubectl as `"hello"`, but the function writes `a: |\n  aGVsbG8=`, which kubectl reads as
+/// `"aGVsbG8=\n"`: an untouched Secret changes.
+#[test]
+#[ignore = "bug: tags on literal and folded scalars are dropped (`!!binary |`)"]
+fn fuzz_tagged_block_scalars_library() {
+    library_round_trip("): !!int >-\n ~").unwrap_or_else(|e| panic!("{e}"));
+    let docs = parse_stream("a: !!binary |\n  aGVsbG8=\n").expect("parses");
+    let emitted = envpolicy::yaml::emit_stream(&docs);
+    assert!(
+        emitted.contains("!!binary"),
+        "the tag was dropped:\n{emitted}"
+    );
+}
+
+#[test]
+#[ignore = "bug: tags on literal and folded scalars are dropped (`!!binary |`)"]
+fn fuzz_tagged_block_scalars_binary() {
+    let input = resource_list(
+        "- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n  data:\n    a: !!binary |\n      aGVsbG8=\n",
+        DEV,
+    );
+    let run = run_with(input.as_bytes(), None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("    a: !!binary |\n      aGVsbG8=\n"),
+        "the untouched Secret changed:\n{}",
+        run.stdout
+    );
+}

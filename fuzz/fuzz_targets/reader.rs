@@ -10,14 +10,16 @@ use libfuzzer_sys::fuzz_target;
 ///
 /// - A quoted scalar with a lone CR line break is copied raw (its source has no `\n`), which
 ///   makes a multi-line implicit key: `fuzz_quoted_scalar_with_cr_line_breaks_library`.
+/// - Tags on literal and folded scalars are dropped (`!!binary |`): `fuzz_tagged_block_scalars_*`.
 fn known_bug(docs: &[Node<'_>]) -> bool {
     docs.iter().any(has_quoted_cr)
 }
 
 fn has_quoted_cr(node: &Node<'_>) -> bool {
     let bad = |s: &envpolicy::yaml::Scalar<'_>| {
-        matches!(s.style, Style::SingleQuoted | Style::DoubleQuoted)
-            && s.source.is_some_and(|src| src.contains('\r'))
+        (matches!(s.style, Style::SingleQuoted | Style::DoubleQuoted)
+            && s.source.is_some_and(|src| src.contains('\r')))
+            || (matches!(s.style, Style::Literal | Style::Folded) && s.tag.is_some())
     };
     match node {
         Node::Scalar(s) => bad(s),
