@@ -3,7 +3,7 @@ CARGO ?= cargo
 BIN := target/release/envpolicy
 EXAMPLES := functions/envpolicy/examples
 
-.PHONY: all build test lint unit docs demo golden install uninstall image image-check clean
+.PHONY: all build test lint unit docs demo golden install uninstall image image-check fuzz fuzz-smoke clean
 
 all: build
 
@@ -11,7 +11,7 @@ build:
 	$(CARGO) build --release --locked
 
 ## Every test: formatting, lints, unit, golden, property, fidelity and end-to-end (kubectl, kpt).
-test: lint unit bench-smoke
+test: lint unit bench-smoke fuzz-smoke
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -70,6 +70,15 @@ image:
 ## the binary is static, answers --help and works as a KRM function as nobody without network.
 image-check:
 	bash tests/image-check.sh
+
+## Fuzzes the YAML layer and the whole function for FUZZ_SECONDS per target (default 600);
+## installs cargo-fuzz from crates.io if missing. Crashes land in fuzz/artifacts/<target>/.
+fuzz:
+	bash fuzz/run.sh $(or $(FUZZ_SECONDS),600)
+
+## CI smoke run: 20 s per target, non-zero on a crash.
+fuzz-smoke:
+	bash fuzz/run.sh 20
 
 clean:
 	$(CARGO) clean

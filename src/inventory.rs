@@ -365,24 +365,21 @@ impl Inventory {
                     }
                 }
                 ("", "ConfigMap") if !untouchable => {
-                    let data = match node.get("data") {
-                        Some(d) => {
-                            from_node::<BTreeMap<String, Option<String>>>(d).map_err(|e| {
-                                InputError {
-                                    resource: Some(Box::new(id.clone())),
-                                    path: format!("data.{}", e.path)
-                                        .trim_end_matches('.')
-                                        .to_owned(),
-                                    message: e.message,
-                                }
-                            })?
-                        }
-                        None => BTreeMap::new(),
-                    };
-                    let data = data
-                        .into_iter()
-                        .map(|(k, v)| (k, v.unwrap_or_default()))
-                        .collect();
+                    // Only string values are read (log level keys, secret-looking names); anything
+                    // else passes through untouched: it is not envpolicy's to reject a ConfigMap
+                    // no selected workload may even read.
+                    let data: BTreeMap<String, String> = node
+                        .get("data")
+                        .and_then(Node::as_map)
+                        .map(|m| {
+                            m.entries
+                                .iter()
+                                .filter_map(|(k, v)| {
+                                    Some((k.value.to_string(), v.as_str()?.to_owned()))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     let generated = crate::resource::annotation(
                         node,
                         "internal.config.kubernetes.io/needsHashSuffix",

@@ -246,7 +246,11 @@ fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_ke
     out.push(' ');
     match value {
         Node::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
-            block_scalar(out, s, at + 2)
+            if let Some(tag) = &s.tag {
+                out.push_str(tag);
+                out.push(' ');
+            }
+            block_scalar(out, s, at + 2);
         }
         node => inline(out, node, at),
     }
