@@ -116,26 +116,25 @@ pub fn load_policy(path: &Path) -> Result<Policy> {
     Ok(Policy::from_config(Some(&doc.to_json()))?)
 }
 
-/// The pipeline on the sources, with a progress line on a terminal when it took a while.
+/// The pipeline on the sources' items, with a progress line on a terminal when it took a while.
 fn transform<'a>(
-    sources: &'a Sources,
+    sources: &Sources,
+    items: Vec<Node<'a>>,
     policy: &Policy,
-) -> Result<(Vec<Node<'a>>, Vec<Node<'a>>, Vec<Report>)> {
+) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
     let started = Instant::now();
-    let items = sources.items()?;
-    let before = items.clone();
+    let count = items.len();
     let (after, reports) = run(items, policy)?;
     let elapsed = started.elapsed();
     if elapsed.as_secs_f64() > 1.0 && std::io::stderr().is_terminal() {
         #[allow(clippy::cast_precision_loss)] // a progress line: megabytes to one decimal
         let mb = sources.bytes() as f64 / 1e6;
         eprintln!(
-            "envpolicy: {} resources ({mb:.1} MB) in {:.1}s",
-            before.len(),
+            "envpolicy: {count} resources ({mb:.1} MB) in {:.1}s",
             elapsed.as_secs_f64()
         );
     }
-    Ok((before, after, reports))
+    Ok((after, reports))
 }
 
 /// Prints warnings and errors for people; true when there was an error.
@@ -148,7 +147,7 @@ fn print_problems(reports: &[Report]) -> bool {
 
 /// `envpolicy run`: the transformed stream on stdout; false when a result is an error.
 pub fn run_command(policy: &Policy, sources: &Sources) -> Result<(String, bool)> {
-    let (_, after, reports) = transform(sources, policy)?;
+    let (after, reports) = transform(sources, sources.items()?, policy)?;
     let failed = print_problems(&reports);
     Ok((emit_stream(&after), !failed))
 }
@@ -207,7 +206,9 @@ pub fn diff_command(
     format: DiffFormat,
     color: bool,
 ) -> Result<(String, bool)> {
-    let (before, after, reports) = transform(sources, policy)?;
+    // Only the diff needs the input as it was.
+    let before = sources.items()?;
+    let (after, reports) = transform(sources, before.clone(), policy)?;
     if print_problems(&reports) {
         bail!("the policy reported errors; nothing to diff");
     }
@@ -265,7 +266,7 @@ fn unified(change: &Change, color: bool) -> String {
 
 /// `envpolicy explain`: a table of what would change and why, and whether a result is an error.
 pub fn explain_command(policy: &Policy, sources: &Sources) -> Result<(String, bool)> {
-    let (_, _, reports) = transform(sources, policy)?;
+    let (_, reports) = transform(sources, sources.items()?, policy)?;
     let failed = reports.iter().any(|r| r.severity == Severity::Error);
     let short = |v: Option<&Value>| match v {
         None => "-".to_owned(),

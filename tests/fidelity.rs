@@ -15,11 +15,13 @@
 //! and `defaultMode: 0644` still reads as 420.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use envpolicy::yaml::{emit_document, emit_stream, parse_stream, Map, Node};
+
+mod common;
+use common::envpolicy;
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
@@ -211,37 +213,6 @@ fn kubectl_typed_workloads(stream: &str) -> Vec<Value> {
 // ---------------------------------------------------------------------------------------------
 // The binary.
 // ---------------------------------------------------------------------------------------------
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn envpolicy(stdin: &str, config: Option<&Path>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_envpolicy"));
-    if let Some(c) = config {
-        cmd.arg(c);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn envpolicy");
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().expect("wait for envpolicy");
-    writer.join().expect("stdin writer");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 /// A YAML double-quoted scalar for `s`, written independently of the library under test
 /// (JSON's escapes are valid YAML escapes).

@@ -10,40 +10,10 @@
 //! `UPDATE_GOLDEN=1 cargo test --test golden` (or `make golden`), then review `git diff testdata`.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(stdin: &str, config: Option<&Path>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_envpolicy"));
-    if let Some(c) = config {
-        cmd.arg(c);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn envpolicy");
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+mod common;
+use common::envpolicy as run;
 
 /// The output without its results: what a second run must reproduce exactly.
 fn without_results(output: &str) -> String {

@@ -20,14 +20,14 @@
 //! - the YAML layer alone: `parse(emit(from_json(v))).to_json() == v` for any JSON value.
 
 use std::collections::BTreeSet;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
 use envpolicy::config::Policy;
 use envpolicy::report::Report;
 use envpolicy::run::run;
 use envpolicy::wire;
 use envpolicy::yaml::{emit_document, parse_stream, Node};
+
+mod common;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use serde_json::{json, Map, Value};
@@ -1252,34 +1252,13 @@ fn most_generated_configs_are_accepted() {
 // The binary agrees with the in-process pipeline.
 // ---------------------------------------------------------------------------------------------
 
-fn binary(stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_envpolicy"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn envpolicy");
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_owned();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(input.as_bytes());
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 proptest! {
     #![proptest_config(config(12))]
 
     #[test]
     fn binary_matches_the_library(items in items(), policy in policy(), writer in writer()) {
         let text = write(&resource_list(&items, &policy), writer);
-        let (code, stdout, stderr) = binary(&text);
+        let common::Run { code, stdout, stderr } = common::envpolicy(&text, None);
         prop_assert!(!stderr.contains("panicked"), "{}", stderr);
         match pipeline(&text) {
             Ok(out) => {
