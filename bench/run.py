@@ -331,12 +331,20 @@ def e2e(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
         env = dict(os.environ, KUSTOMIZE_PLUGIN_HOME=str(plugins))
         kz = ["kubectl", "kustomize"]
         alpha = [*kz, "--enable-alpha-plugins"]
+        replay_out = d / "replay" / "kustomize-plugin-output.yaml"
+        replay_plugin(k, plugins, "Record", f'"{binary}" "{k / "overlays" / "prod" / "envpolicy.yaml"}" > "{replay_out}" && cat "{replay_out}"')
+        replay_plugin(k, plugins, "Replay", f'cat >/dev/null && cat "{replay_out}"')
         kcases = {
             "base": {"cmd": [*kz, "base"], "cwd": k},
             "prod-patches": {"cmd": [*kz, "overlays/prod-patches"], "cwd": k},
             "prod-envpolicy": {"cmd": [*alpha, "overlays/prod"], "cwd": k, "env": env},
             "echo-plugin": {"cmd": [*alpha, "overlays/echo"], "cwd": k, "env": env},
+            "replay-plugin": {"cmd": [*alpha, "overlays/replay"], "cwd": k, "env": env},
         }
+        # The replay plugin prints what envpolicy printed for the same input, instantly: the
+        # difference between the two is envpolicy's own cost inside kustomize.
+        replay_out.parent.mkdir(parents=True, exist_ok=True)
+        run_once([*alpha, "overlays/record"], cwd=k, env=env)
         check_kustomize(kcases, n)
         reps = reps_for(n)
         print(f"e2e kustomize N={n}: {reps} reps", file=sys.stderr, flush=True)
@@ -353,10 +361,16 @@ def e2e(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
                 shutil.copytree(d / "kpt" / "pkg", pkg)
 
             kpt = ["kpt", "fn", "eval", str(pkg), "--fn-config", str(fn_config), "--exec"]
+            recorded = d / "replay" / "kpt-output.yaml"
+            record = script(work / "record.sh", f'"{binary}" > "{recorded}" && cat "{recorded}"')
+            replay = script(work / "replay.sh", f'cat >/dev/null && cat "{recorded}"')
             pcases = {
                 "kpt-envpolicy": {"cmd": [*kpt, str(binary)], "cwd": work},
                 "kpt-echo": {"cmd": [*kpt, "cat"], "cwd": work},
+                "kpt-replay": {"cmd": [*kpt, str(replay)], "cwd": work},
             }
+            fresh(None)
+            run_once([*kpt, str(record)], cwd=work)
             fresh(None)
             run_once(pcases["kpt-envpolicy"]["cmd"], cwd=work)
             hpas = sum(1 for _ in pkg.rglob("hpa-*.yaml"))
@@ -376,15 +390,40 @@ def e2e(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
             "kustomize_echo_over_patches": med(kruns, "echo-plugin") / med(kruns, "prod-patches"),
             "kustomize_envpolicy_over_echo": med(kruns, "prod-envpolicy") / med(kruns, "echo-plugin"),
             "kpt_envpolicy_over_echo": med(pruns, "kpt-envpolicy") / med(pruns, "kpt-echo"),
+            "kustomize_replay_over_patches": med(kruns, "replay-plugin") / med(kruns, "prod-patches"),
+            "kustomize_envpolicy_over_replay": med(kruns, "prod-envpolicy") / med(kruns, "replay-plugin"),
+            "kpt_replay_over_echo": med(pruns, "kpt-replay") / med(pruns, "kpt-echo"),
+            "kpt_envpolicy_over_replay": med(pruns, "kpt-envpolicy") / med(pruns, "kpt-replay"),
         }
     return section
+
+
+def script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\nset -e\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def replay_plugin(k: Path, plugins: Path, kind: str, body: str) -> None:
+    """An exec plugin of kind `kind` (bench.envpolicy.dev/v1) running `body`, with its overlay."""
+    lower = kind.lower()
+    script(plugins / "bench.envpolicy.dev" / "v1" / lower / kind, body)
+    overlay = k / "overlays" / lower
+    overlay.mkdir(parents=True, exist_ok=True)
+    (overlay / f"{lower}.yaml").write_text(
+        f"apiVersion: bench.envpolicy.dev/v1\nkind: {kind}\nmetadata:\n  name: {lower}\n"
+    )
+    (overlay / "kustomization.yaml").write_text(
+        f"# written by bench/run.py\nresources:\n- ../../base\ntransformers:\n- {lower}.yaml\n"
+    )
 
 
 def check_kustomize(cases: dict, n: int) -> None:
     """Both prod overlays build, with one HPA per workload."""
     with tempfile.TemporaryDirectory() as tmp:
         outs = {}
-        for name in ("prod-patches", "prod-envpolicy"):
+        for name in ("prod-patches", "prod-envpolicy", "replay-plugin"):
             c = cases[name]
             out = Path(tmp) / f"{name}.yaml"
             run_once(c["cmd"], cwd=c["cwd"], env=c.get("env"), stdout=out)
@@ -392,6 +431,8 @@ def check_kustomize(cases: dict, n: int) -> None:
             hpas = outs[name].count("kind: HorizontalPodAutoscaler\n")
             if hpas != n:
                 raise Failed(f"kubectl kustomize {name}: {hpas} HPAs for {n} workloads")
+        if outs["replay-plugin"] != outs["prod-envpolicy"]:
+            raise Failed("kubectl kustomize: the replay plugin's build differs from envpolicy's")
         if outs["prod-patches"] != outs["prod-envpolicy"]:
             print("  note: the two prod overlays' outputs differ", file=sys.stderr)
 
@@ -488,15 +529,28 @@ def markdown(results: dict) -> str:
         lines += [
             f"**End to end** (commit `{e['git']['commit'][:10]}`): wall seconds, median ± MAD",
             "",
-            "| N | kustomize base | prod, built-in patches | prod, envpolicy | echo exec plugin | envpolicy / patches | kpt fn eval, echo (`cat`) | kpt fn eval, envpolicy | kpt envpolicy / echo |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| N | kustomize base | prod, built-in patches | echo exec plugin | replay exec plugin | prod, envpolicy | envpolicy / patches | envpolicy / replay |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for n, s in e["sizes"].items():
-            k, p = s["kustomize"], s["kpt"]
+            k = s["kustomize"]
+            replay = k.get("replay-plugin")
             lines.append(
-                f"| {int(n):,} | {fmt_s(k['base']['wall_s'])} | {fmt_s(k['prod-patches']['wall_s'])} | {fmt_s(k['prod-envpolicy']['wall_s'])} "
-                f"| {fmt_s(k['echo-plugin']['wall_s'])} | {s['kustomize_envpolicy_over_patches']:.2f} "
-                f"| {fmt_s(p['kpt-echo']['wall_s'])} | {fmt_s(p['kpt-envpolicy']['wall_s'])} | {s['kpt_envpolicy_over_echo']:.2f} |"
+                f"| {int(n):,} | {fmt_s(k['base']['wall_s'])} | {fmt_s(k['prod-patches']['wall_s'])} "
+                f"| {fmt_s(k['echo-plugin']['wall_s'])} | {fmt_s(replay['wall_s']) if replay else '—'} | {fmt_s(k['prod-envpolicy']['wall_s'])} "
+                f"| {s['kustomize_envpolicy_over_patches']:.2f} | {s.get('kustomize_envpolicy_over_replay', float('nan')):.2f} |"
+            )
+        lines += [
+            "",
+            "| N | kpt fn eval, echo (`cat`) | kpt fn eval, replay | kpt fn eval, envpolicy | envpolicy / echo | envpolicy / replay |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for n, s in e["sizes"].items():
+            p = s["kpt"]
+            replay = p.get("kpt-replay")
+            lines.append(
+                f"| {int(n):,} | {fmt_s(p['kpt-echo']['wall_s'])} | {fmt_s(replay['wall_s']) if replay else '—'} | {fmt_s(p['kpt-envpolicy']['wall_s'])} "
+                f"| {s['kpt_envpolicy_over_echo']:.2f} | {s.get('kpt_envpolicy_over_replay', float('nan')):.2f} |"
             )
         lines.append("")
     targets = results.get("targets") or []
