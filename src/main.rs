@@ -38,6 +38,9 @@ struct Cli {
     /// Benchmark floor: read and write the input with the same reader and writer, no policies.
     #[arg(long, hide = true)]
     floor: bool,
+    /// Benchmark: print the wall time of each phase (read, policies, write) on stderr.
+    #[arg(long, hide = true)]
+    phase_times: bool,
     /// Further arguments from the plugin's argsOneLiner or kpt's exec string; ignored.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     rest: Vec<String>,
@@ -94,7 +97,7 @@ fn main() -> ExitCode {
             );
             Ok(ExitCode::SUCCESS)
         }
-        None => function(cli.config.as_deref(), cli.floor),
+        None => function(cli.config.as_deref(), cli.floor, cli.phase_times),
     };
     match result {
         Ok(code) => code,
@@ -161,7 +164,8 @@ fn print_presets() -> Result<ExitCode> {
 }
 
 /// The KRM function and legacy plugin: all output is written at once, after everything worked.
-fn function(config_path: Option<&Path>, floor: bool) -> Result<ExitCode> {
+fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Result<ExitCode> {
+    let mut clock = PhaseClock::new(phase_times);
     let stdin = read_stdin()?;
     let plugin_config = match config_path {
         Some(path) => Some(
@@ -172,19 +176,23 @@ fn function(config_path: Option<&Path>, floor: bool) -> Result<ExitCode> {
         None => None,
     };
     let mut input = wire::read(&stdin, plugin_config.as_deref())?;
+    clock.lap("read");
     let mode = input.mode;
     if floor {
         let items = std::mem::take(&mut input.items);
         write_output(input.take_wrapper(), mode, &items, &[])?;
+        clock.lap("write");
         return Ok(ExitCode::SUCCESS);
     }
     match transform(&mut input) {
         Ok((items, reports)) => {
+            clock.lap("policies");
             let failed = reports.iter().any(|r| r.severity == Severity::Error);
             for r in reports.iter().filter(|r| r.severity == Severity::Error) {
                 eprintln!("envpolicy: {}", r.line());
             }
             write_output(input.take_wrapper(), mode, &items, &reports)?;
+            clock.lap("write");
             Ok(if failed {
                 ExitCode::FAILURE
             } else {
@@ -201,6 +209,28 @@ fn function(config_path: Option<&Path>, floor: bool) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// `--phase-times`: the benchmark's split of one run into reading, policies and writing, so the
+/// policies' share is measured in the same process as the rest.
+struct PhaseClock {
+    last: Option<std::time::Instant>,
+}
+
+impl PhaseClock {
+    fn new(on: bool) -> Self {
+        PhaseClock {
+            last: on.then(std::time::Instant::now),
+        }
+    }
+
+    fn lap(&mut self, phase: &str) {
+        if let Some(last) = self.last {
+            let now = std::time::Instant::now();
+            eprintln!("envpolicy: phase {phase} {:.6} s", (now - last).as_secs_f64());
+            self.last = Some(now);
+        }
     }
 }
 
