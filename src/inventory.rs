@@ -134,15 +134,43 @@ pub struct Workload {
     /// `spec.strategy.type` (Deployment) or `spec.updateStrategy.type`: `Recreate` and
     /// `OnDelete` are the user's choice, and rollout settings leave them alone.
     pub update_strategy: Option<String>,
+    /// Empty in the inventory; filled by [`Workload::with_pod`] while the workload is planned.
     pub pod: PodSpec,
     /// kpt file and package annotations, copied onto objects generated for this workload.
     pub file: Option<String>,
     pub package_path: Option<String>,
-    /// ConfigMaps its pods read (env, envFrom, volumes), by name.
+    /// ConfigMaps its pods read (env, envFrom, volumes), by name; filled with the pod.
     pub config_maps: Vec<String>,
 }
 
 impl Workload {
+    /// This workload with its pod spec read from `node` (its item), and the ConfigMaps the pod
+    /// reads. The inventory keeps workloads without their pod: a typed pod spec copies most of
+    /// the item, so the run reads one workload's pod at a time and drops it once planned.
+    pub fn with_pod(&self, node: &Node<'_>) -> Result<Workload, InputError> {
+        let fail = |path: &str, message: String| InputError {
+            resource: Some(Box::new(self.id.clone())),
+            path: path.to_owned(),
+            message,
+        };
+        let template_keys: Vec<&str> = self.traits.template.iter().map(String::as_str).collect();
+        let template_path = template_keys.join(".");
+        let template: PodTemplateSpec = match node.get_path(&template_keys) {
+            Some(n) => {
+                from_node(n).map_err(|e| fail(&format!("{template_path}.{}", e.path), e.message))?
+            }
+            None => return Err(fail(&template_path, "is missing".into())),
+        };
+        let pod = template
+            .spec
+            .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
+        Ok(Workload {
+            config_maps: consumed_config_maps(&pod),
+            pod,
+            ..self.clone()
+        })
+    }
+
     /// The pod template (`spec.template`, `spec.jobTemplate.spec.template`, ...).
     #[must_use]
     pub fn template_path(&self) -> FieldPath {
@@ -556,17 +584,6 @@ fn workload(
         );
         return Err(fail("spec.selector", message));
     }
-    let template_keys: Vec<&str> = traits.template.iter().map(String::as_str).collect();
-    let template_path = template_keys.join(".");
-    let template: PodTemplateSpec = match node.get_path(&template_keys) {
-        Some(n) => {
-            from_node(n).map_err(|e| fail(&format!("{template_path}.{}", e.path), e.message))?
-        }
-        None => return Err(fail(&template_path, "is missing".into())),
-    };
-    let pod = template
-        .spec
-        .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
     let replicas = match node.get_path(&["spec", "replicas"]) {
         Some(Node::Scalar(s)) if s.is_null() => None,
         Some(n) => Some(from_node::<i32>(n).map_err(|_| {
@@ -580,7 +597,6 @@ fn workload(
         })?),
         None => None,
     };
-    let config_maps = consumed_config_maps(&pod);
     let strategy_key = if traits.rollout == RolloutKind::Deployment {
         "strategy"
     } else {
@@ -597,11 +613,11 @@ fn workload(
         selector,
         replicas,
         update_strategy,
-        pod,
+        pod: PodSpec::default(),
         file: file_of(node).map(|(p, _)| p),
         package_path: crate::resource::annotation(node, crate::resource::PACKAGE_PATH_ANNOTATION)
             .map(str::to_owned),
-        config_maps,
+        config_maps: Vec::new(),
     })
 }
 

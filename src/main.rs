@@ -228,7 +228,10 @@ impl PhaseClock {
     fn lap(&mut self, phase: &str) {
         if let Some(last) = self.last {
             let now = std::time::Instant::now();
-            eprintln!("envpolicy: phase {phase} {:.6} s", (now - last).as_secs_f64());
+            eprintln!(
+                "envpolicy: phase {phase} {:.6} s",
+                (now - last).as_secs_f64()
+            );
             self.last = Some(now);
         }
     }

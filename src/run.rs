@@ -5,11 +5,13 @@ use anyhow::{anyhow, Result};
 
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::apply;
+use crate::edit::Edit;
 use crate::inventory::{Inventory, Workload, WorkloadEntry};
-use crate::policies::{self, Context, Create, Plan, Severity};
+use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};
 use crate::resource::{file_of, ResourceId};
 use crate::yaml::Node;
+use k8s_openapi::api::core::v1::PodSpec;
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
 pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
@@ -27,26 +29,43 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
         production,
     };
     let (selected, override_hits) = select(&inventory, policy)?;
-    let mut plan = Plan::default();
-    for (w, settings) in &selected {
-        plan.extend(policies::plan_workload(w, settings, &ctx));
+    // One workload at a time: read its pod, plan, apply, then drop the pod and the plan, so
+    // only one typed pod spec is alive at once.
+    let mut reports = Vec::new();
+    let mut changed = Vec::new();
+    let mut creates = Vec::new();
+    let mut findings = Vec::new();
+    let mut planned: Vec<(Workload, Effective)> = Vec::with_capacity(selected.len());
+    for (light, settings) in selected {
+        let node = items
+            .get(light.item)
+            .ok_or_else(|| anyhow!("internal: workload for missing item {}", light.item))?;
+        let mut w = light.with_pod(node).map_err(|e| anyhow!("{e}"))?;
+        let plan = policies::plan_workload(&w, &settings, &ctx);
+        apply_edits(&mut items, &plan.edits, &mut reports, &mut changed)?;
+        creates.extend(plan.creates);
+        findings.extend(plan.findings);
+        w.pod = PodSpec::default();
+        planned.push((w, settings));
     }
-    plan.extend(policies::config_map_edits(&selected, &inventory));
-    plan.extend(policies::input_checks(&selected, &ctx));
-    plan.findings.extend(policies::unmatched_selectors(
+    let mut rest = policies::config_map_edits(&planned, &inventory);
+    rest.extend(policies::input_checks(&planned, &ctx));
+    apply_edits(&mut items, &rest.edits, &mut reports, &mut changed)?;
+    creates.extend(rest.creates);
+    findings.extend(rest.findings);
+    findings.extend(policies::unmatched_selectors(
         policy.strict(),
-        !selected.is_empty(),
+        !planned.is_empty(),
         &override_hits,
         "spec",
     ));
 
-    let (mut reports, changed) = apply_edits(&mut items, &plan)?;
     // Hashes are of the ConfigMaps as edited, so this pass comes after the first.
-    let hashes = policies::config_hash_edits(&items, &changed, &selected, &inventory);
-    reports.extend(apply_edits(&mut items, &hashes)?.0);
-    reports.extend(findings(&items, &plan));
+    let hashes = policies::config_hash_edits(&items, &changed, &planned, &inventory);
+    apply_edits(&mut items, &hashes.edits, &mut reports, &mut Vec::new())?;
+    reports.extend(finding_reports(&items, &findings));
     reports.extend(skipped_reports(&inventory, policy));
-    let (items, created) = insert_creates(items, plan.creates);
+    let (items, created) = insert_creates(items, creates);
     reports.extend(created);
     Ok((items, reports))
 }
@@ -104,11 +123,14 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
 }
 
 /// Applies edits in order and reports each that changed something (so a second run reports no
-/// changes); returns the reports and the items that changed.
-fn apply_edits(items: &mut [Node<'_>], plan: &Plan) -> Result<(Vec<Report>, Vec<usize>)> {
-    let mut reports = Vec::new();
-    let mut changed = Vec::new();
-    for (item, edit) in &plan.edits {
+/// changes); notes the items that changed in `changed`.
+fn apply_edits(
+    items: &mut [Node<'_>],
+    edits: &[(usize, Edit)],
+    reports: &mut Vec<Report>,
+    changed: &mut Vec<usize>,
+) -> Result<()> {
+    for (item, edit) in edits {
         let node = items
             .get_mut(*item)
             .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
@@ -131,11 +153,11 @@ fn apply_edits(items: &mut [Node<'_>], plan: &Plan) -> Result<(Vec<Report>, Vec<
             });
         }
     }
-    Ok((reports, changed))
+    Ok(())
 }
 
-fn findings(items: &[Node<'_>], plan: &Plan) -> Vec<Report> {
-    plan.findings
+fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
+    findings
         .iter()
         .map(|finding| {
             let node = finding.item.and_then(|i| items.get(i));

@@ -30,7 +30,7 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
 pub fn config_hash_edits(
     items: &[Node<'_>],
     changed: &[usize],
-    selected: &[(&Workload, Effective)],
+    selected: &[(Workload, Effective)],
     inventory: &Inventory,
 ) -> Plan {
     let mut plan = Plan::default();

@@ -66,7 +66,7 @@ pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
 /// ConfigMap keys, for the ConfigMaps selected workloads read. A ConfigMap read by workloads
 /// configured with different levels keeps the first one's and gets a warning.
 #[must_use]
-pub fn config_map_edits(selected: &[(&Workload, Effective)], inventory: &Inventory) -> Plan {
+pub fn config_map_edits(selected: &[(Workload, Effective)], inventory: &Inventory) -> Plan {
     let mut plan = Plan::default();
     // (namespace, name) → (level settings, workload that chose it)
     let mut wanted: BTreeMap<(Option<&str>, &str), (&LogLevel, &Workload)> = BTreeMap::new();

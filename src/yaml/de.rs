@@ -85,7 +85,7 @@ impl<'n, 'a> NodeDe<'n, 'a> {
 }
 
 fn resolved(s: &Scalar<'_>) -> Resolved {
-    match (s.style, s.tag.as_deref()) {
+    match (s.style, s.tag()) {
         (Style::Plain, None | Some("!!int" | "!!float" | "!!bool" | "!!null")) => {
             resolve_plain(&s.value)
         }

@@ -136,7 +136,7 @@ fn emit_into(out: &mut String, doc: &Node<'_>) {
             block_seq(out, s, 0, false);
         }
         Node::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
-            if let Some(tag) = &s.tag {
+            if let Some(tag) = s.tag() {
                 out.push_str(tag);
                 out.push(' ');
             }
@@ -238,7 +238,7 @@ fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_ke
         return;
     }
     if let Node::Scalar(s) = value {
-        if s.style == Style::Plain && s.value.is_empty() && s.tag.is_none() {
+        if s.style == Style::Plain && s.value.is_empty() && s.tag().is_none() {
             out.push('\n');
             return;
         }
@@ -246,7 +246,7 @@ fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_ke
     out.push(' ');
     match value {
         Node::Scalar(s) if matches!(s.style, Style::Literal | Style::Folded) => {
-            if let Some(tag) = &s.tag {
+            if let Some(tag) = s.tag() {
                 out.push_str(tag);
                 out.push(' ');
             }
@@ -258,7 +258,7 @@ fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_ke
 }
 
 fn key_text(out: &mut String, key: &Scalar<'_>) {
-    if let Some(tag) = &key.tag {
+    if let Some(tag) = key.tag() {
         out.push_str(tag);
         out.push(' ');
     }
@@ -272,7 +272,7 @@ fn key_text(out: &mut String, key: &Scalar<'_>) {
 fn inline(out: &mut String, node: &Node<'_>, at: usize) {
     match node {
         Node::Scalar(s) => {
-            if let Some(tag) = &s.tag {
+            if let Some(tag) = s.tag() {
                 out.push_str(tag);
                 out.push(' ');
             }
@@ -303,7 +303,7 @@ fn inline(out: &mut String, node: &Node<'_>, at: usize) {
                     out.push_str(", ");
                 }
                 let key_start = out.len();
-                if let Some(tag) = &k.tag {
+                if let Some(tag) = k.tag() {
                     out.push_str(tag);
                     out.push(' ');
                 }
@@ -324,11 +324,11 @@ fn inline(out: &mut String, node: &Node<'_>, at: usize) {
 fn flow_item(out: &mut String, node: &Node<'_>, at: usize) {
     match node {
         // An empty item (`[&a , b]`) has no text of its own in flow context: say null.
-        Node::Scalar(s) if s.style == Style::Plain && s.value.is_empty() && s.tag.is_none() => {
+        Node::Scalar(s) if s.style == Style::Plain && s.value.is_empty() && s.tag().is_none() => {
             out.push_str("null")
         }
         Node::Scalar(s) => {
-            if let Some(tag) = &s.tag {
+            if let Some(tag) = s.tag() {
                 out.push_str(tag);
                 out.push(' ');
             }
@@ -342,8 +342,8 @@ fn flow_item(out: &mut String, node: &Node<'_>, at: usize) {
 fn flow_scalar(out: &mut String, s: &Scalar<'_>, in_flow: bool) {
     let value: &str = &s.value;
     match s.style {
-        Style::SingleQuoted | Style::DoubleQuoted if s.source.is_some() => {
-            out.push_str(s.source.unwrap_or_default());
+        Style::SingleQuoted | Style::DoubleQuoted if s.source().is_some() => {
+            out.push_str(s.source().unwrap_or_default());
         }
         Style::Plain if plain_still_valid(value, in_flow) => out.push_str(value),
         Style::Auto if plain_is_safe(value, in_flow) => out.push_str(value),
@@ -386,7 +386,7 @@ fn block_scalar(out: &mut String, s: &Scalar<'_>, at: usize) {
     let value: &str = &s.value;
     let mut probe = String::new();
     if s.style == Style::Folded {
-        if let Some(source) = s.source {
+        if let Some(source) = s.source() {
             if reindent_folded(&mut probe, source, at) && reads_back(&probe, value, at) {
                 out.push_str(&probe);
                 return;
@@ -520,12 +520,7 @@ mod tests {
             let mut m = Map::new();
             m.insert(
                 "k",
-                Node::Scalar(Scalar {
-                    value: value.into(),
-                    style: Style::Literal,
-                    tag: None,
-                    source: None,
-                }),
+                Node::Scalar(Scalar::read(value.into(), Style::Literal, None, None)),
             );
             let text = emit_document(&Node::Map(m));
             let back = parse_stream(&text).unwrap();

@@ -31,22 +31,47 @@ pub enum Style {
     Auto,
 }
 
+/// A tag as written (`!!binary`, `!Ref`). Boxed twice so that an absent tag costs one pointer
+/// in every node: tags are rare, and the tree is most of the memory a run needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag(Box<Box<str>>);
+
+impl Tag {
+    #[must_use]
+    pub fn new(text: impl Into<Box<str>>) -> Self {
+        Tag(Box::new(text.into()))
+    }
+}
+
+impl std::ops::Deref for Tag {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A scalar: its value after escape processing, and how it was written.
 #[derive(Debug, Clone)]
 pub struct Scalar<'a> {
     pub value: Cow<'a, str>,
     pub style: Style,
-    /// The tag as written (`!!binary`, `!Ref`), kept so the node is written back with it.
-    pub tag: Option<Box<str>>,
+    /// Tag and source text, apart: most scalars have neither, so they cost one pointer.
+    extra: Option<Box<ScalarExtra<'a>>>,
+}
+
+#[derive(Debug, Clone)]
+struct ScalarExtra<'a> {
+    /// The tag as written, kept so the node is written back with it.
+    tag: Option<Tag>,
     /// The exact source text of the scalar (quotes, escapes, block header and lines), when read.
-    pub source: Option<&'a str>,
+    source: Option<&'a str>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Seq<'a> {
     pub items: Vec<Node<'a>>,
     pub flow: bool,
-    pub tag: Option<Box<str>>,
+    pub tag: Option<Tag>,
 }
 
 /// A mapping in source order. Keys are scalars: Kubernetes objects have no other keys.
@@ -54,7 +79,7 @@ pub struct Seq<'a> {
 pub struct Map<'a> {
     pub entries: Vec<(Scalar<'a>, Node<'a>)>,
     pub flow: bool,
-    pub tag: Option<Box<str>>,
+    pub tag: Option<Tag>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,9 +96,37 @@ impl<'a> Scalar<'a> {
         Scalar {
             value: value.into(),
             style: Style::Auto,
-            tag: None,
-            source: None,
+            extra: None,
         }
+    }
+
+    /// A scalar as read: its value, style, tag and exact source text.
+    #[must_use]
+    pub fn read(
+        value: Cow<'a, str>,
+        style: Style,
+        tag: Option<Tag>,
+        source: Option<&'a str>,
+    ) -> Self {
+        let extra =
+            (tag.is_some() || source.is_some()).then(|| Box::new(ScalarExtra { tag, source }));
+        Scalar {
+            value,
+            style,
+            extra,
+        }
+    }
+
+    /// The tag as written.
+    #[must_use]
+    pub fn tag(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.tag.as_deref())
+    }
+
+    /// The exact source text, when the scalar was read quoted or folded.
+    #[must_use]
+    pub fn source(&self) -> Option<&'a str> {
+        self.extra.as_ref().and_then(|e| e.source)
     }
 
     /// A new scalar written as is (numbers, booleans, null).
@@ -82,8 +135,7 @@ impl<'a> Scalar<'a> {
         Scalar {
             value: value.into(),
             style: Style::Plain,
-            tag: None,
-            source: None,
+            extra: None,
         }
     }
 
@@ -91,7 +143,7 @@ impl<'a> Scalar<'a> {
     #[must_use]
     pub fn is_string(&self) -> bool {
         match self.style {
-            Style::Plain => self.tag.is_none() && resolve_plain(&self.value) == Resolved::Str,
+            Style::Plain => self.tag().is_none() && resolve_plain(&self.value) == Resolved::Str,
             _ => true,
         }
     }
@@ -100,19 +152,15 @@ impl<'a> Scalar<'a> {
     #[must_use]
     pub fn is_null(&self) -> bool {
         self.style == Style::Plain
-            && self.tag.is_none()
+            && self.tag().is_none()
             && resolve_plain(&self.value) == Resolved::Null
     }
 
     /// Detaches the scalar from the input buffer.
     #[must_use]
     pub fn into_owned(self) -> Scalar<'static> {
-        Scalar {
-            value: Cow::Owned(self.value.into_owned()),
-            style: self.style,
-            tag: self.tag,
-            source: None,
-        }
+        let tag = self.extra.and_then(|e| e.tag);
+        Scalar::read(Cow::Owned(self.value.into_owned()), self.style, tag, None)
     }
 }
 

@@ -96,13 +96,13 @@ enum Frame<'a> {
     Seq {
         start: usize,
         flow: bool,
-        tag: Option<Box<str>>,
+        tag: Option<super::Tag>,
         anchor: usize,
     },
     Map {
         start: usize,
         flow: bool,
-        tag: Option<Box<str>>,
+        tag: Option<super::Tag>,
         key: Option<Scalar<'a>>,
         anchor: usize,
         seen: Option<HashSet<String>>,
@@ -136,7 +136,7 @@ impl<'a> Builder<'a> {
                 // An empty document arrives as a plain scalar with an empty span: nothing to keep.
                 let empty_document = self.stack.is_empty()
                     && scalar.style == Style::Plain
-                    && scalar.tag.is_none()
+                    && scalar.tag().is_none()
                     && empty_span;
                 if empty_document {
                     return Ok(());
@@ -255,12 +255,7 @@ impl<'a> Builder<'a> {
             Style::Literal => None,
             Style::Folded => folded_source(self.input, span),
         };
-        Scalar {
-            value,
-            style,
-            tag: tag_text(tag),
-            source,
-        }
+        Scalar::read(value, style, tag_text(tag), source)
     }
 
     fn complete(&mut self, node: Node<'a>, anchor: usize, span: &Span) -> Result<(), ParseError> {
@@ -328,7 +323,7 @@ fn folded_source<'a>(input: &'a str, span: &Span) -> Option<&'a str> {
     input.get(token_start..range.end)
 }
 
-fn tag_text(tag: Option<&Tag>) -> Option<Box<str>> {
+fn tag_text(tag: Option<&Tag>) -> Option<super::Tag> {
     let tag = tag?;
     // The parser decodes `%21`-style escapes; write them back encoded, or the tag changes.
     let suffix = encode_tag_chars(tag.suffix());
@@ -337,7 +332,7 @@ fn tag_text(tag: Option<&Tag>) -> Option<Box<str>> {
     } else {
         format!("{}{suffix}", tag.original_handle())
     };
-    Some(text.into_boxed_str())
+    Some(super::Tag::new(text))
 }
 
 /// Percent-encodes every byte a tag shorthand may not hold as is (YAML's `ns-tag-char`).
@@ -385,7 +380,7 @@ mod tests {
         let style = |k: &str| {
             m.get(k)
                 .and_then(Node::as_scalar)
-                .map(|s| (s.style, s.value.to_string(), s.source))
+                .map(|s| (s.style, s.value.to_string(), s.source()))
         };
         assert_eq!(style("a"), Some((Style::Plain, "plain".into(), None)));
         assert_eq!(
@@ -458,15 +453,11 @@ mod tests {
     fn tags_are_kept() {
         let doc = one("a: !!binary aGVsbG8=\nb: !Ref x\n");
         assert_eq!(
-            doc.get("a")
-                .and_then(Node::as_scalar)
-                .and_then(|s| s.tag.as_deref()),
+            doc.get("a").and_then(Node::as_scalar).and_then(Scalar::tag),
             Some("!!binary")
         );
         assert_eq!(
-            doc.get("b")
-                .and_then(Node::as_scalar)
-                .and_then(|s| s.tag.as_deref()),
+            doc.get("b").and_then(Node::as_scalar).and_then(Scalar::tag),
             Some("!Ref")
         );
     }

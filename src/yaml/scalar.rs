@@ -98,7 +98,7 @@ fn parse_int(s: &str) -> Option<i64> {
 pub(super) fn to_json(s: &Scalar<'_>) -> serde_json::Value {
     use serde_json::Value;
     let text = || Value::String(s.value.to_string());
-    if let Some(tag) = s.tag.as_deref() {
+    if let Some(tag) = s.tag() {
         return match tag {
             "!!int" | "!!float" | "!!bool" | "!!null" => {
                 resolved_json(resolve_plain(&s.value)).unwrap_or_else(text)

@@ -85,6 +85,14 @@ fn main() {
         phase("ran (items + reports)", n);
         r
     };
+    if std::env::var_os("PROBE_BREAKDOWN").is_some() {
+        // What the run's result holds: drop the reports, then the items, and see what goes.
+        drop(reports);
+        phase("without reports", n);
+        drop(items);
+        phase("without items (input text + wrapper)", n);
+        return;
+    }
     let out = wire::write(input.take_wrapper(), mode, items, &reports);
     phase("written (output string)", n);
     println!("output {:.1} MB ({:.2}x input)", out.len() as f64 / 1e6, out.len() as f64 / n as f64);
