@@ -180,7 +180,7 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
     let mode = input.mode;
     if floor {
         let items = std::mem::take(&mut input.items);
-        write_output(input.take_wrapper(), mode, &items, &[])?;
+        write_output(input.take_wrapper(), mode, &items, Vec::new())?;
         clock.lap("write");
         return Ok(ExitCode::SUCCESS);
     }
@@ -191,8 +191,10 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
             for r in reports.iter().filter(|r| r.severity == Severity::Error) {
                 eprintln!("envpolicy: {}", r.line());
             }
-            write_output(input.take_wrapper(), mode, &items, &reports)?;
+            write_output(input.take_wrapper(), mode, &items, reports)?;
             clock.lap("write");
+            // The process ends here: freeing the tree node by node would only cost time.
+            std::mem::forget(items);
             Ok(if failed {
                 ExitCode::FAILURE
             } else {
@@ -205,7 +207,7 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
             let items = std::mem::take(&mut original.items);
             let report = Report::error(format!("{e:#}"));
             eprintln!("envpolicy: {e:#}");
-            write_output(original.take_wrapper(), mode, &items, &[report])?;
+            write_output(original.take_wrapper(), mode, &items, vec![report])?;
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e),
@@ -268,7 +270,7 @@ fn write_output(
     wrapper: Option<Node<'_>>,
     mode: Mode,
     items: &[Node<'_>],
-    reports: &[Report],
+    reports: Vec<Report>,
 ) -> Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     wire::write_to(&mut out, wrapper, mode, items, reports)

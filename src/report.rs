@@ -1,6 +1,8 @@
 //! Results as the KRM spec defines them (`message`, `severity`, `resourceRef`, `field`, `file`):
 //! every change with its current and proposed value, every risk, every error.
 
+use std::rc::Rc;
+
 use serde_json::{json, Map, Value};
 
 use crate::policies::Severity;
@@ -17,9 +19,11 @@ pub struct FieldReport {
 pub struct Report {
     pub severity: Severity,
     pub message: String,
-    pub resource: Option<ResourceId>,
+    /// Shared by the reports of one resource (a workload gets ten or so).
+    pub resource: Option<Rc<ResourceId>>,
     pub field: Option<FieldReport>,
-    pub file: Option<(String, Option<String>)>,
+    /// kpt's file path and index of the resource.
+    pub file: Option<Rc<(String, Option<String>)>>,
 }
 
 impl Report {
@@ -37,8 +41,15 @@ impl Report {
     /// The result object of the KRM functions spec.
     #[must_use]
     pub fn to_json(&self) -> Value {
+        self.clone().into_json()
+    }
+
+    /// The result object of the KRM functions spec, moving the field values rather than
+    /// copying them (the writer's path: results are most of the output).
+    #[must_use]
+    pub fn into_json(self) -> Value {
         let mut out = Map::new();
-        out.insert("message".into(), json!(self.message));
+        out.insert("message".into(), Value::String(self.message));
         out.insert("severity".into(), json!(self.severity.as_str()));
         if let Some(r) = &self.resource {
             let mut rr = Map::new();
@@ -50,18 +61,19 @@ impl Report {
             }
             out.insert("resourceRef".into(), Value::Object(rr));
         }
-        if let Some(f) = &self.field {
+        if let Some(f) = self.field {
             let mut field = Map::new();
-            field.insert("path".into(), json!(f.path));
-            if let Some(c) = &f.current {
-                field.insert("currentValue".into(), c.clone());
+            field.insert("path".into(), Value::String(f.path));
+            if let Some(c) = f.current {
+                field.insert("currentValue".into(), c);
             }
-            if let Some(p) = &f.proposed {
-                field.insert("proposedValue".into(), p.clone());
+            if let Some(p) = f.proposed {
+                field.insert("proposedValue".into(), p);
             }
             out.insert("field".into(), Value::Object(field));
         }
-        if let Some((path, index)) = &self.file {
+        if let Some(file) = &self.file {
+            let (path, index) = &**file;
             let mut file = Map::new();
             file.insert("path".into(), json!(path));
             if let Some(i) = index.as_ref().and_then(|i| i.parse::<u64>().ok()) {

@@ -1,6 +1,8 @@
 //! The pipeline: select workloads → each policy computes its edits → apply → reports.
 //! Nothing here knows the wire format or YAML text.
 
+use std::rc::Rc;
+
 use anyhow::{anyhow, Result};
 
 use crate::config::{Effective, Policy, WorkloadMeta};
@@ -43,7 +45,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
         let mut w = light.with_pod(node).map_err(|e| anyhow!("{e}"))?;
         let plan = policies::plan_workload(&w, &settings, &ctx);
         apply_edits(&mut items, &plan.edits, &mut reports, &mut changed)?;
-        creates.extend(plan.creates);
+        creates.extend(plan.creates.into_iter().map(Made::from));
         findings.extend(plan.findings);
         w.pod = PodSpec::default();
         planned.push((w, settings));
@@ -51,7 +53,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
     let mut rest = policies::config_map_edits(&planned, &inventory);
     rest.extend(policies::input_checks(&planned, &ctx));
     apply_edits(&mut items, &rest.edits, &mut reports, &mut changed)?;
-    creates.extend(rest.creates);
+    creates.extend(rest.creates.into_iter().map(Made::from));
     findings.extend(rest.findings);
     findings.extend(policies::unmatched_selectors(
         policy.strict(),
@@ -115,7 +117,7 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
         .map(|e| Report {
             severity: Severity::Info,
             message: "selected but left alone: annotated envpolicy.dev/skip or local config".into(),
-            resource: Some(e.id.clone()),
+            resource: Some(Rc::new(e.id.clone())),
             field: None,
             file: None,
         })
@@ -130,11 +132,21 @@ fn apply_edits(
     reports: &mut Vec<Report>,
     changed: &mut Vec<usize>,
 ) -> Result<()> {
+    // The identity and file of the item edited last: one workload's edits come together.
+    let mut current: Option<(usize, Rc<ResourceId>, Option<Rc<File>>)> = None;
     for (item, edit) in edits {
         let node = items
             .get_mut(*item)
             .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
-        let id = ResourceId::of(node);
+        let (id, file) = match &current {
+            Some((at, id, file)) if at == item => (id.clone(), file.clone()),
+            _ => {
+                let id = Rc::new(ResourceId::of(node));
+                let file = file_of(node).map(Rc::new);
+                current = Some((*item, id.clone(), file.clone()));
+                (id, file)
+            }
+        };
         let applied = apply(node, edit).map_err(|e| anyhow!("{id}: {e}"))?;
         if let Some(applied) = applied {
             if changed.last() != Some(item) {
@@ -149,12 +161,15 @@ fn apply_edits(
                     current: applied.current,
                     proposed: applied.proposed,
                 }),
-                file: file_of(node),
+                file,
             });
         }
     }
     Ok(())
 }
+
+/// kpt's file path and index of an item.
+type File = (String, Option<String>);
 
 fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
     findings
@@ -164,13 +179,13 @@ fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
             Report {
                 severity: finding.severity,
                 message: finding.message.clone(),
-                resource: node.map(ResourceId::of),
+                resource: node.map(|n| Rc::new(ResourceId::of(n))),
                 field: finding.path.as_ref().map(|p| FieldReport {
                     path: p.to_string(),
                     current: None,
                     proposed: None,
                 }),
-                file: node.and_then(file_of),
+                file: node.and_then(file_of).map(Rc::new),
             }
         })
         .collect()
@@ -179,7 +194,7 @@ fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
 /// Inserts new objects right after the item they were made for, in a stable order.
 fn insert_creates<'a>(
     items: Vec<Node<'a>>,
-    mut creates: Vec<Create>,
+    mut creates: Vec<Made>,
 ) -> (Vec<Node<'a>>, Vec<Report>) {
     if creates.is_empty() {
         return (items, Vec::new());
@@ -190,17 +205,34 @@ fn insert_creates<'a>(
     let mut out = Vec::with_capacity(items.len() + creates.len());
     for (i, node) in items.into_iter().enumerate() {
         out.push(node);
-        while let Some(create) = creates.next_if(|c| c.after == i) {
-            let object = Node::from_json(&create.object);
+        while let Some(made) = creates.next_if(|c| c.after == i) {
             reports.push(Report {
                 severity: Severity::Info,
-                message: create.message,
-                resource: Some(ResourceId::of(&object)),
+                message: made.message,
+                resource: Some(Rc::new(ResourceId::of(&made.object))),
                 field: None,
-                file: file_of(&object),
+                file: file_of(&made.object).map(Rc::new),
             });
-            out.push(object);
+            out.push(made.object);
         }
     }
     (out, reports)
+}
+
+/// A new object as a node: converted from the policy's JSON as soon as it is planned, so the
+/// JSON and the node of all new objects are never alive together.
+struct Made {
+    after: usize,
+    object: Node<'static>,
+    message: String,
+}
+
+impl From<Create> for Made {
+    fn from(create: Create) -> Self {
+        Made {
+            after: create.after,
+            object: Node::from_json(&create.object),
+            message: create.message,
+        }
+    }
 }

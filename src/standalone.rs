@@ -281,7 +281,10 @@ pub fn explain_command(policy: &Policy, sources: &Sources) -> Result<(String, bo
         "WHY".to_owned(),
     ]];
     for r in &reports {
-        let resource = r.resource.as_ref().map_or_else(|| "-".to_owned(), label);
+        let resource = r
+            .resource
+            .as_ref()
+            .map_or_else(|| "-".to_owned(), |id| label(id));
         let (field, current, proposed) = match &r.field {
             Some(f) => (
                 f.path.clone(),

@@ -99,7 +99,7 @@ pub fn write(
 ) -> String {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = write_to(&mut out, input_wrapper, mode, &items, reports);
+    let _ = write_to(&mut out, input_wrapper, mode, &items, reports.to_vec());
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -112,7 +112,7 @@ pub fn write_to(
     input_wrapper: Option<Node<'_>>,
     mode: Mode,
     items: &[Node<'_>],
-    reports: &[Report],
+    reports: Vec<Report>,
 ) -> std::io::Result<()> {
     if mode == Mode::Plugin {
         return write_stream(sink, items);
@@ -158,7 +158,7 @@ pub fn write_to(
         sink.write_all(b"results:\n")?;
         for report in reports {
             buf.clear();
-            emit_json_seq_item(&mut buf, &report.to_json());
+            emit_json_seq_item(&mut buf, &report.into_json());
             sink.write_all(buf.as_bytes())?;
         }
     }
