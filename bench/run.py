@@ -264,8 +264,25 @@ def micro(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
             "runs": runs,
             "ratio": med("envpolicy") / med("floor"),
             "ratio_plugin": med("envpolicy-plugin") / med("floor-plugin"),
+            "phases": phases(binary, rl, max(1, min(reps, 5))),
         }
     return section
+
+
+def phases(binary: Path, stdin: Path, reps: int) -> dict:
+    """envpolicy's own split of a run (--phase-times): read, policies, write, median seconds;
+    and the policies' share against reading plus writing, both measured in the same process."""
+    samples: dict[str, list[float]] = {}
+    for _ in range(reps):
+        with open(stdin, "rb") as fin:
+            p = subprocess.run([str(binary), "--phase-times"], stdin=fin, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, check=True)
+        for m in re.finditer(r"phase (\w+) ([\d.]+) s", p.stderr):
+            samples.setdefault(m.group(1), []).append(float(m.group(2)))
+    out = {k: statistics.median(v) for k, v in samples.items()}
+    if {"read", "policies", "write"} <= out.keys():
+        out["policies_over_read_write"] = out["policies"] / (out["read"] + out["write"])
+    return out
 
 
 def check_outputs(binary: Path, d: Path) -> None:
@@ -515,6 +532,17 @@ def markdown(results: dict) -> str:
                     f"| {r['wall_s']['median'] / f['wall_s']['median']:.2f} | {r['mb_per_s']:.0f} | {r['resources_per_s']:,.0f} "
                     f"| {rss / 1024:.0f} | {r['rss_over_input']:.1f}× |"
                 )
+        lines += [
+            "",
+            "envpolicy's own split of a ResourceList run (`--phase-times`, median): the policies' cost against reading plus writing what it outputs",
+            "",
+            "| N workloads | read s | policies s | write s | policies / (read + write) |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for n, s in m["sizes"].items():
+            ph = s.get("phases") or {}
+            if "policies_over_read_write" in ph:
+                lines.append(f"| {int(n):,} | {ph['read']:.3f} | {ph['policies']:.3f} | {ph['write']:.3f} | {ph['policies_over_read_write']:.2f} |")
         lines.append("")
     t = results.get("tiny")
     if t:
