@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::policies::Severity;
 use crate::resource::ResourceId;
+use crate::yaml::{emit_fields_seq_item, Field};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldReport {
@@ -84,6 +85,51 @@ impl Report {
         Value::Object(out)
     }
 
+    /// Appends the result as an item of the `results` list: the same text as writing
+    /// [`Report::to_json`], without building it.
+    pub fn write_seq_item(&self, out: &mut String) {
+        let mut resource = Vec::with_capacity(4);
+        if let Some(r) = &self.resource {
+            resource.push(("apiVersion", Field::Str(&r.api_version)));
+            resource.push(("kind", Field::Str(&r.kind)));
+            resource.push(("name", Field::Str(&r.name)));
+            if let Some(ns) = &r.namespace {
+                resource.push(("namespace", Field::Str(ns)));
+            }
+        }
+        let mut field = Vec::with_capacity(3);
+        if let Some(f) = &self.field {
+            field.push(("path", Field::Str(&f.path)));
+            if let Some(c) = &f.current {
+                field.push(("currentValue", Field::Json(c)));
+            }
+            if let Some(p) = &f.proposed {
+                field.push(("proposedValue", Field::Json(p)));
+            }
+        }
+        let mut file = Vec::with_capacity(2);
+        if let Some(f) = &self.file {
+            let (path, index) = &**f;
+            file.push(("path", Field::Str(path)));
+            if let Some(i) = index.as_ref().and_then(|i| i.parse::<u64>().ok()) {
+                file.push(("index", Field::Uint(i)));
+            }
+        }
+        let mut fields = Vec::with_capacity(5);
+        fields.push(("message", Field::Str(&self.message)));
+        fields.push(("severity", Field::Str(self.severity.as_str())));
+        if self.resource.is_some() {
+            fields.push(("resourceRef", Field::Map(&resource)));
+        }
+        if self.field.is_some() {
+            fields.push(("field", Field::Map(&field)));
+        }
+        if self.file.is_some() {
+            fields.push(("file", Field::Map(&file)));
+        }
+        emit_fields_seq_item(out, &fields);
+    }
+
     /// One line for people: `[warning] Deployment shop/web spec.replicas: message`.
     #[must_use]
     pub fn line(&self) -> String {
@@ -96,5 +142,60 @@ impl Report {
         }
         line.push_str(&format!(": {}", self.message));
         line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::yaml::emit_json_seq_item;
+
+    fn id(namespace: Option<&str>) -> Rc<ResourceId> {
+        Rc::new(ResourceId {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+            name: "yes".into(),
+            namespace: namespace.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn written_directly_as_written_from_json() {
+        let reports = [
+            Report::error("bad: input # here"),
+            Report {
+                severity: Severity::Info,
+                message: "on".into(),
+                resource: Some(id(Some("0x1F"))),
+                field: Some(FieldReport {
+                    path: "spec.template.spec.containers[name=web].env[name=LOG_LEVEL].value"
+                        .into(),
+                    current: Some(json!("debug")),
+                    proposed: Some(json!({"a": [1, {"b": null}], "c": {}, "d": [], "e": "1e3"})),
+                }),
+                file: Some(Rc::new(("dir/a b.yaml".into(), Some("3".into())))),
+            },
+            Report {
+                severity: Severity::Warning,
+                message: "line one\nline two".into(),
+                resource: Some(id(None)),
+                field: Some(FieldReport {
+                    path: "spec.replicas".into(),
+                    current: Some(json!(2)),
+                    proposed: None,
+                }),
+                file: Some(Rc::new(("x.yaml".into(), None))),
+            },
+        ];
+        for report in &reports {
+            let (mut direct, mut via_json) = (String::new(), String::new());
+            report.write_seq_item(&mut direct);
+            emit_json_seq_item(&mut via_json, &report.to_json());
+            assert_eq!(direct, via_json);
+        }
     }
 }

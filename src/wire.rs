@@ -7,9 +7,7 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 
 use crate::report::Report;
-use crate::yaml::{
-    emit_entry, emit_json_seq_item, emit_seq_item, parse_stream, write_stream, Node, Seq,
-};
+use crate::yaml::{emit_entry, emit_seq_item, parse_stream, write_stream, Node, Seq};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -158,7 +156,7 @@ pub fn write_to(
         sink.write_all(b"results:\n")?;
         for report in reports {
             buf.clear();
-            emit_json_seq_item(&mut buf, &report.into_json());
+            report.write_seq_item(&mut buf);
             sink.write_all(buf.as_bytes())?;
         }
     }

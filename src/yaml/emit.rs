@@ -64,6 +64,57 @@ pub fn emit_json_seq_item(out: &mut String, value: &serde_json::Value) {
     json_after_indicator(out, value, 0, false);
 }
 
+/// A value of a block mapping written straight from borrowed data: the results are most of the
+/// output, and building a JSON object for each only to write it once cost 8% of a run.
+#[derive(Debug, Clone, Copy)]
+pub enum Field<'v> {
+    Str(&'v str),
+    Uint(u64),
+    Json(&'v serde_json::Value),
+    Map(&'v [(&'v str, Field<'v>)]),
+}
+
+/// Writes `fields` as a block mapping in a sequence item, exactly as [`emit_json_seq_item`]
+/// writes the same JSON object.
+pub fn emit_fields_seq_item(out: &mut String, fields: &[(&str, Field<'_>)]) {
+    out.push('-');
+    fields_after_indicator(out, fields, 0, false);
+}
+
+fn fields_after_indicator(
+    out: &mut String,
+    fields: &[(&str, Field<'_>)],
+    at: usize,
+    after_key: bool,
+) {
+    if fields.is_empty() {
+        out.push_str(" {}\n");
+        return;
+    }
+    out.push(if after_key { '\n' } else { ' ' });
+    for (i, (key, value)) in fields.iter().enumerate() {
+        if i > 0 || after_key {
+            indent(out, at + 2);
+        }
+        flow_scalar(out, &Scalar::string(*key), false);
+        out.push(':');
+        match value {
+            Field::Str(s) => {
+                out.push(' ');
+                flow_scalar(out, &Scalar::string(*s), false);
+                out.push('\n');
+            }
+            Field::Uint(n) => {
+                out.push(' ');
+                out.push_str(&n.to_string());
+                out.push('\n');
+            }
+            Field::Json(v) => json_after_indicator(out, v, at + 2, true),
+            Field::Map(inner) => fields_after_indicator(out, inner, at + 2, true),
+        }
+    }
+}
+
 fn json_after_indicator(out: &mut String, value: &serde_json::Value, at: usize, after_key: bool) {
     use serde_json::Value;
     match value {

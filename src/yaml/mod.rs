@@ -14,7 +14,8 @@ use std::borrow::Cow;
 
 pub use de::{from_node, from_node_strict, DeError};
 pub use emit::{
-    emit_document, emit_entry, emit_json_seq_item, emit_seq_item, emit_stream, write_stream,
+    emit_document, emit_entry, emit_fields_seq_item, emit_json_seq_item, emit_seq_item,
+    emit_stream, write_stream, Field,
 };
 pub use parse::{parse_stream, ParseError, MAX_INPUT_BYTES};
 pub use scalar::{resolve_plain, Resolved};
