@@ -135,7 +135,7 @@ pub struct Workload {
     /// `OnDelete` are the user's choice, and rollout settings leave them alone.
     pub update_strategy: Option<String>,
     /// Empty in the inventory; filled by [`Workload::with_pod`] while the workload is planned.
-    pub pod: PodSpec,
+    pod: Option<Box<PodSpec>>,
     /// kpt file and package annotations, copied onto objects generated for this workload.
     pub file: Option<String>,
     pub package_path: Option<String>,
@@ -166,9 +166,23 @@ impl Workload {
             .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
         Ok(Workload {
             config_maps: consumed_config_maps(&pod),
-            pod,
+            pod: Some(Box::new(pod)),
             ..self.clone()
         })
+    }
+
+    /// The pod spec; empty until [`Workload::with_pod`] read it.
+    #[must_use]
+    pub fn pod(&self) -> &PodSpec {
+        static EMPTY: std::sync::OnceLock<PodSpec> = std::sync::OnceLock::new();
+        self.pod
+            .as_deref()
+            .unwrap_or_else(|| EMPTY.get_or_init(PodSpec::default))
+    }
+
+    /// Drops the pod spec once the workload is planned (it is most of a workload's memory).
+    pub fn drop_pod(&mut self) {
+        self.pod = None;
     }
 
     /// The pod template (`spec.template`, `spec.jobTemplate.spec.template`, ...).
@@ -191,9 +205,10 @@ impl Workload {
 
     /// Every container with its field path: `containers` first, then `initContainers`.
     pub fn all_containers(&self) -> impl Iterator<Item = PodContainer<'_>> {
-        let init = self.pod.init_containers.as_deref().unwrap_or_default();
+        let pod = self.pod();
+        let init = pod.init_containers.as_deref().unwrap_or_default();
         let lists: [(&'static str, &[Container]); 2] = [
-            ("containers", &self.pod.containers),
+            ("containers", &pod.containers),
             ("initContainers", init),
         ];
         lists.into_iter().flat_map(move |(list, containers)| {
@@ -613,7 +628,7 @@ fn workload(
         selector,
         replicas,
         update_strategy,
-        pod: PodSpec::default(),
+        pod: None,
         file: file_of(node).map(|(p, _)| p),
         package_path: crate::resource::annotation(node, crate::resource::PACKAGE_PATH_ANNOTATION)
             .map(str::to_owned),

@@ -13,7 +13,6 @@ use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};
 use crate::resource::{file_of, ResourceId};
 use crate::yaml::Node;
-use k8s_openapi::api::core::v1::PodSpec;
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
 pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
@@ -47,7 +46,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
         apply_edits(&mut items, &plan.edits, &mut reports, &mut changed)?;
         creates.extend(plan.creates.into_iter().map(Made::from));
         findings.extend(plan.findings);
-        w.pod = PodSpec::default();
+        w.drop_pod();
         planned.push((w, settings));
     }
     let mut rest = policies::config_map_edits(&planned, &inventory);

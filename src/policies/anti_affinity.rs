@@ -29,7 +29,7 @@ fn is_ours(term: &PodAffinityTerm, w: &Workload, key: &str) -> bool {
 pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
     let mut plan = Plan::default();
     let anti = w
-        .pod
+        .pod()
         .affinity
         .as_ref()
         .and_then(|a| a.pod_anti_affinity.as_ref());

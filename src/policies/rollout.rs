@@ -56,7 +56,7 @@ pub fn plan(w: &Workload, rollout: &Rollout, settings: &Effective, ctx: &Context
     // A DaemonSet runs one pod per node: with a hostPort the surge pod cannot bind it beside
     // the old one, so the rollout would stall.
     let host_port = w
-        .pod
+        .pod()
         .containers
         .iter()
         .flat_map(|c| c.ports.iter().flatten())

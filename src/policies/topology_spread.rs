@@ -20,7 +20,7 @@ pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
     let mut plan = Plan::default();
     let list = w.pod_spec_path().key("topologySpreadConstraints");
     let existing = w
-        .pod
+        .pod()
         .topology_spread_constraints
         .as_deref()
         .unwrap_or_default();

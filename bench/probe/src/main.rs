@@ -70,6 +70,13 @@ fn main() {
         size_of::<Seq>(),
         size_of::<(Scalar, Node)>()
     );
+    println!(
+        "sizes: PodSpec {} Workload {} Effective {} Report {}",
+        size_of::<k8s_openapi::api::core::v1::PodSpec>(),
+        size_of::<envpolicy::inventory::Workload>(),
+        size_of::<envpolicy::config::Effective>(),
+        size_of::<envpolicy::report::Report>()
+    );
     let text = std::fs::read_to_string(path).expect("read");
     let n = text.len();
     phase("input", n);
