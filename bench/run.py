@@ -506,6 +506,15 @@ def fmt_s(w: dict) -> str:
     return f"{med:.3f} ±{w['spread_pct']:.0f}%" if med < 10 else f"{med:.1f} ±{w['spread_pct']:.0f}%"
 
 
+def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A markdown table, the first column and the numbers right-aligned."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" for _ in header) + "|",
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
 def markdown(results: dict) -> str:
     lines = []
     m = results.get("micro")
@@ -557,29 +566,28 @@ def markdown(results: dict) -> str:
         lines += [
             f"**End to end** (commit `{e['git']['commit'][:10]}`): wall seconds, median ± MAD",
             "",
-            "| N | kustomize base | prod, built-in patches | echo exec plugin | replay exec plugin | prod, envpolicy | envpolicy / patches | envpolicy / replay |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
+        nan = float("nan")
+        kustomize_rows, kpt_rows = [], []
         for n, s in e["sizes"].items():
-            k = s["kustomize"]
-            replay = k.get("replay-plugin")
-            lines.append(
-                f"| {int(n):,} | {fmt_s(k['base']['wall_s'])} | {fmt_s(k['prod-patches']['wall_s'])} "
-                f"| {fmt_s(k['echo-plugin']['wall_s'])} | {fmt_s(replay['wall_s']) if replay else '—'} | {fmt_s(k['prod-envpolicy']['wall_s'])} "
-                f"| {s['kustomize_envpolicy_over_patches']:.2f} | {s.get('kustomize_envpolicy_over_replay', float('nan')):.2f} |"
-            )
-        lines += [
-            "",
-            "| N | kpt fn eval, echo (`cat`) | kpt fn eval, replay | kpt fn eval, envpolicy | envpolicy / echo | envpolicy / replay |",
-            "|---:|---:|---:|---:|---:|---:|",
-        ]
-        for n, s in e["sizes"].items():
-            p = s["kpt"]
-            replay = p.get("kpt-replay")
-            lines.append(
-                f"| {int(n):,} | {fmt_s(p['kpt-echo']['wall_s'])} | {fmt_s(replay['wall_s']) if replay else '—'} | {fmt_s(p['kpt-envpolicy']['wall_s'])} "
-                f"| {s['kpt_envpolicy_over_echo']:.2f} | {s.get('kpt_envpolicy_over_replay', float('nan')):.2f} |"
-            )
+            k, p = s["kustomize"], s["kpt"]
+            wall = lambda runs, key: fmt_s(runs[key]["wall_s"]) if key in runs else "—"  # noqa: E731
+            kustomize_rows.append([
+                f"{int(n):,}", wall(k, "base"), wall(k, "prod-patches"), wall(k, "echo-plugin"),
+                wall(k, "replay-plugin"), wall(k, "prod-envpolicy"),
+                f"{s['kustomize_envpolicy_over_patches']:.2f}", f"{s.get('kustomize_envpolicy_over_replay', nan):.2f}",
+            ])
+            kpt_rows.append([
+                f"{int(n):,}", wall(p, "kpt-echo"), wall(p, "kpt-replay"), wall(p, "kpt-envpolicy"),
+                f"{s['kpt_envpolicy_over_echo']:.2f}", f"{s.get('kpt_envpolicy_over_replay', nan):.2f}",
+            ])
+        lines += md_table(
+            ["N", "kustomize base", "prod, built-in patches", "echo exec plugin", "replay exec plugin",
+             "prod, envpolicy", "envpolicy / patches", "envpolicy / replay"], kustomize_rows)
+        lines.append("")
+        lines += md_table(
+            ["N", "kpt fn eval, echo (`cat`)", "kpt fn eval, replay", "kpt fn eval, envpolicy",
+             "envpolicy / echo", "envpolicy / replay"], kpt_rows)
         lines.append("")
     targets = results.get("targets") or []
     if targets:
