@@ -207,10 +207,8 @@ impl Workload {
     pub fn all_containers(&self) -> impl Iterator<Item = PodContainer<'_>> {
         let pod = self.pod();
         let init = pod.init_containers.as_deref().unwrap_or_default();
-        let lists: [(&'static str, &[Container]); 2] = [
-            ("containers", &pod.containers),
-            ("initContainers", init),
-        ];
+        let lists: [(&'static str, &[Container]); 2] =
+            [("containers", &pod.containers), ("initContainers", init)];
         lists.into_iter().flat_map(move |(list, containers)| {
             containers
                 .iter()

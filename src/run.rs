@@ -6,8 +6,7 @@ use std::rc::Rc;
 use anyhow::{anyhow, Result};
 
 use crate::config::{Effective, Policy, WorkloadMeta};
-use crate::edit::apply;
-use crate::edit::Edit;
+use crate::edit::{apply, Edit};
 use crate::inventory::{Inventory, Workload, WorkloadEntry};
 use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};

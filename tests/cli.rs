@@ -266,3 +266,36 @@ fn completions_and_help() {
     }
     let _ = Path::new(PACKAGE);
 }
+
+/// envpolicy turns transparent huge pages off for itself (they made runs on VMs slow and erratic;
+/// bench/README.md): the kernel shows it in /proc/<pid>/status while the function waits for stdin.
+#[cfg(target_os = "linux")]
+#[test]
+fn transparent_huge_pages_are_off_for_the_function() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_envpolicy"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn envpolicy");
+    let status = format!("/proc/{}/status", child.id());
+    let mut seen = None;
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(&status).unwrap_or_default();
+        seen = text
+            .lines()
+            .find_map(|l| l.strip_prefix("THP_enabled:"))
+            .map(|v| v.trim().to_owned());
+        if seen.as_deref() == Some("0") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(child.stdin.take());
+    let _ = child.wait();
+    assert_eq!(
+        seen.as_deref(),
+        Some("0"),
+        "THP_enabled in {status} (kernels before 5.0 do not show it)"
+    );
+}
