@@ -22,7 +22,8 @@ pub struct Report {
     pub message: String,
     /// Shared by the reports of one resource (a workload gets ten or so).
     pub resource: Option<Rc<ResourceId>>,
-    pub field: Option<FieldReport>,
+    /// Boxed: most reports carry one, but a report without it stays small.
+    pub field: Option<Box<FieldReport>>,
     /// kpt's file path and index of the resource.
     pub file: Option<Rc<(String, Option<String>)>>,
 }
@@ -62,7 +63,7 @@ impl Report {
             }
             out.insert("resourceRef".into(), Value::Object(rr));
         }
-        if let Some(f) = self.field {
+        if let Some(f) = self.field.map(|f| *f) {
             let mut field = Map::new();
             field.insert("path".into(), Value::String(f.path));
             if let Some(c) = f.current {
@@ -171,23 +172,23 @@ mod tests {
                 severity: Severity::Info,
                 message: "on".into(),
                 resource: Some(id(Some("0x1F"))),
-                field: Some(FieldReport {
+                field: Some(Box::new(FieldReport {
                     path: "spec.template.spec.containers[name=web].env[name=LOG_LEVEL].value"
                         .into(),
                     current: Some(json!("debug")),
                     proposed: Some(json!({"a": [1, {"b": null}], "c": {}, "d": [], "e": "1e3"})),
-                }),
+                })),
                 file: Some(Rc::new(("dir/a b.yaml".into(), Some("3".into())))),
             },
             Report {
                 severity: Severity::Warning,
                 message: "line one\nline two".into(),
                 resource: Some(id(None)),
-                field: Some(FieldReport {
+                field: Some(Box::new(FieldReport {
                     path: "spec.replicas".into(),
                     current: Some(json!(2)),
                     proposed: None,
-                }),
+                })),
                 file: Some(Rc::new(("x.yaml".into(), None))),
             },
         ];

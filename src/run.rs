@@ -154,11 +154,11 @@ fn apply_edits(
                 severity: Severity::Info,
                 message: edit.message.clone(),
                 resource: Some(id),
-                field: Some(FieldReport {
+                field: Some(Box::new(FieldReport {
                     path: edit.path.to_string(),
                     current: applied.current,
                     proposed: applied.proposed,
-                }),
+                })),
                 file,
             });
         }
@@ -178,10 +178,12 @@ fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
                 severity: finding.severity,
                 message: finding.message.clone(),
                 resource: node.map(|n| Rc::new(ResourceId::of(n))),
-                field: finding.path.as_ref().map(|p| FieldReport {
-                    path: p.to_string(),
-                    current: None,
-                    proposed: None,
+                field: finding.path.as_ref().map(|p| {
+                    Box::new(FieldReport {
+                        path: p.to_string(),
+                        current: None,
+                        proposed: None,
+                    })
                 }),
                 file: node.and_then(file_of).map(Rc::new),
             }

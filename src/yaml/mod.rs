@@ -217,10 +217,10 @@ impl Default for Map<'_> {
     }
 }
 
-/// Keys of results and generated objects, borrowed instead of copied: a run writes them
-/// tens of thousands of times.
-fn known_key(key: &str) -> Cow<'static, str> {
-    const KEYS: &[&str] = &[
+/// Keys and common values of results and generated objects, borrowed instead of copied: a run
+/// writes them tens of thousands of times.
+fn interned(text: &str) -> Cow<'static, str> {
+    const COMMON: &[&str] = &[
         "message",
         "severity",
         "resourceRef",
@@ -251,10 +251,33 @@ fn known_key(key: &str) -> Cow<'static, str> {
         "metrics",
         "scaleTargetRef",
         "tags",
+        "minAvailable",
+        "maxUnavailable",
+        "maxSurge",
+        "maxSkew",
+        "whenUnsatisfiable",
+        "matchLabelKeys",
+        "apps/v1",
+        "autoscaling/v2",
+        "policy/v1",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "Deployment",
+        "StatefulSet",
+        "Resource",
+        "Utilization",
+        "cpu",
+        "memory",
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+        "DoNotSchedule",
+        "ScheduleAnyway",
+        "pod-template-hash",
+        "RollingUpdate",
     ];
-    match KEYS.iter().find(|k| **k == key) {
-        Some(k) => Cow::Borrowed(k),
-        None => Cow::Owned(key.to_owned()),
+    match COMMON.iter().find(|c| **c == text) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(text.to_owned()),
     }
 }
 
@@ -334,7 +357,7 @@ impl<'a> Node<'a> {
             Value::Null => Node::Scalar(Scalar::plain("null")),
             Value::Bool(b) => Node::Scalar(Scalar::plain(if *b { "true" } else { "false" })),
             Value::Number(n) => Node::Scalar(Scalar::plain(n.to_string())),
-            Value::String(s) => Node::Scalar(Scalar::string(s.clone())),
+            Value::String(s) => Node::Scalar(Scalar::string(interned(s))),
             Value::Array(items) => Node::Seq(Seq {
                 items: items.iter().map(Node::from_json).collect(),
                 flow: false,
@@ -343,7 +366,7 @@ impl<'a> Node<'a> {
             Value::Object(fields) => Node::Map(Map {
                 entries: fields
                     .iter()
-                    .map(|(k, v)| (Scalar::string(known_key(k)), Node::from_json(v)))
+                    .map(|(k, v)| (Scalar::string(interned(k)), Node::from_json(v)))
                     .collect(),
                 flow: false,
                 tag: None,
