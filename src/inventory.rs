@@ -120,6 +120,17 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
+impl InputError {
+    /// `message` about the field at `path` of resource `id`.
+    fn at(id: &ResourceId, path: &str, message: String) -> Self {
+        InputError {
+            resource: Some(Box::new(id.clone())),
+            path: path.to_owned(),
+            message,
+        }
+    }
+}
+
 /// A workload (anything with a pod template envpolicy knows) as the policies see it.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -148,11 +159,7 @@ impl Workload {
     /// reads. The inventory keeps workloads without their pod: a typed pod spec copies most of
     /// the item, so the run reads one workload's pod at a time and drops it once planned.
     pub fn with_pod(&self, node: &Node<'_>) -> Result<Workload, InputError> {
-        let fail = |path: &str, message: String| InputError {
-            resource: Some(Box::new(self.id.clone())),
-            path: path.to_owned(),
-            message,
-        };
+        let fail = |path: &str, message: String| InputError::at(&self.id, path, message);
         let template_keys: Vec<&str> = self.traits.template.iter().map(String::as_str).collect();
         let template_path = template_keys.join(".");
         let template: PodTemplateSpec = match node.get_path(&template_keys) {
@@ -561,11 +568,7 @@ fn workload(
     id: &ResourceId,
     traits: KindTraits,
 ) -> Result<Workload, InputError> {
-    let fail = |path: &str, message: String| InputError {
-        resource: Some(Box::new(id.clone())),
-        path: path.to_owned(),
-        message,
-    };
+    let fail = |path: &str, message: String| InputError::at(id, path, message);
     let labels: BTreeMap<String, String> = match node.get_path(&["metadata", "labels"]) {
         Some(n) => from_node::<Option<BTreeMap<String, String>>>(n)
             .map_err(|e| fail("metadata.labels", e.to_string()))?

@@ -193,7 +193,7 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
     let mode = input.mode;
     if floor {
         let items = std::mem::take(&mut input.items);
-        write_output(input.take_wrapper(), mode, &items, Vec::new())?;
+        write_output(input.take_wrapper(), mode, &items, &[])?;
         clock.lap("write");
         return Ok(ExitCode::SUCCESS);
     }
@@ -204,7 +204,7 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
             for r in reports.iter().filter(|r| r.severity == Severity::Error) {
                 eprintln!("envpolicy: {}", r.line());
             }
-            write_output(input.take_wrapper(), mode, &items, reports)?;
+            write_output(input.take_wrapper(), mode, &items, &reports)?;
             clock.lap("write");
             // The process ends here: freeing the tree node by node would only cost time.
             std::mem::forget(items);
@@ -220,7 +220,7 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
             let items = std::mem::take(&mut original.items);
             let report = Report::error(format!("{e:#}"));
             eprintln!("envpolicy: {e:#}");
-            write_output(original.take_wrapper(), mode, &items, vec![report])?;
+            write_output(original.take_wrapper(), mode, &items, &[report])?;
             Ok(ExitCode::FAILURE)
         }
         Err(e) => Err(e),
@@ -283,7 +283,7 @@ fn write_output(
     wrapper: Option<Node<'_>>,
     mode: Mode,
     items: &[Node<'_>],
-    reports: Vec<Report>,
+    reports: &[Report],
 ) -> Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     wire::write_to(&mut out, wrapper, mode, items, reports)

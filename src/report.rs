@@ -43,15 +43,8 @@ impl Report {
     /// The result object of the KRM functions spec.
     #[must_use]
     pub fn to_json(&self) -> Value {
-        self.clone().into_json()
-    }
-
-    /// The result object of the KRM functions spec, moving the field values rather than
-    /// copying them (the writer's path: results are most of the output).
-    #[must_use]
-    pub fn into_json(self) -> Value {
         let mut out = Map::new();
-        out.insert("message".into(), Value::String(self.message));
+        out.insert("message".into(), json!(self.message));
         out.insert("severity".into(), json!(self.severity.as_str()));
         if let Some(r) = &self.resource {
             let mut rr = Map::new();
@@ -63,14 +56,14 @@ impl Report {
             }
             out.insert("resourceRef".into(), Value::Object(rr));
         }
-        if let Some(f) = self.field.map(|f| *f) {
+        if let Some(f) = &self.field {
             let mut field = Map::new();
-            field.insert("path".into(), Value::String(f.path));
-            if let Some(c) = f.current {
-                field.insert("currentValue".into(), c);
+            field.insert("path".into(), json!(f.path));
+            if let Some(c) = &f.current {
+                field.insert("currentValue".into(), c.clone());
             }
-            if let Some(p) = f.proposed {
-                field.insert("proposedValue".into(), p);
+            if let Some(p) = &f.proposed {
+                field.insert("proposedValue".into(), p.clone());
             }
             out.insert("field".into(), Value::Object(field));
         }

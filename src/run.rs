@@ -79,12 +79,12 @@ fn meta(entry: &WorkloadEntry) -> WorkloadMeta<'_> {
     }
 }
 
+/// Selected workloads (without their pod spec, read later) with their settings.
+type Selection<'i> = Vec<(&'i Workload, Effective)>;
+
 /// The workloads the policy selects, each with its effective settings, and how many workloads
 /// each override matched. A selected workload whose view could not be read is an error: its
 /// problem is named, never silently passed over.
-/// Selected workloads with their settings.
-type Selection<'i> = Vec<(&'i Workload, Effective)>;
-
 fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i>, Vec<usize>)> {
     let mut selected = Vec::new();
     let mut override_hits = vec![0; policy.override_count()];

@@ -97,7 +97,7 @@ pub fn write(
 ) -> String {
     let mut out = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = write_to(&mut out, input_wrapper, mode, &items, reports.to_vec());
+    let _ = write_to(&mut out, input_wrapper, mode, &items, reports);
     String::from_utf8(out).unwrap_or_default()
 }
 
@@ -110,7 +110,7 @@ pub fn write_to(
     input_wrapper: Option<Node<'_>>,
     mode: Mode,
     items: &[Node<'_>],
-    reports: Vec<Report>,
+    reports: &[Report],
 ) -> std::io::Result<()> {
     if mode == Mode::Plugin {
         return write_stream(sink, items);

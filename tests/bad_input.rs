@@ -8,8 +8,9 @@
 //!   byte for byte. kpt shows those results; nothing is written back as changed.
 
 use std::io::{Read as _, Write as _};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use envpolicy::yaml::parse_stream;
 use serde_json::json;
@@ -25,15 +26,7 @@ struct Run {
 }
 
 fn spawn(args: &[&std::ffi::OsStr]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_envpolicy"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("KUSTOMIZE_PLUGIN_CONFIG_STRING")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn envpolicy")
+    common::spawn(args, None)
 }
 
 fn run_with(stdin: &[u8], config: Option<&str>) -> Run {
@@ -44,15 +37,7 @@ fn run_with(stdin: &[u8], config: Option<&str>) -> Run {
         std::fs::write(&path, c).expect("write config");
         args.push(path.as_os_str());
     }
-    let mut child = spawn(&args);
-    let mut pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        // The child may stop reading early (and close the pipe): that is its right.
-        let _ = pipe.write_all(&input);
-    });
-    let out = child.wait_with_output().expect("wait");
-    writer.join().expect("stdin writer");
+    let out = common::run(&args, stdin, None);
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -60,7 +45,6 @@ fn run_with(stdin: &[u8], config: Option<&str>) -> Run {
     }
 }
 
-/// The common part: failed, said why, did not panic.
 fn assert_clean_failure(run: &Run, stderr_has: &[&str]) {
     assert!(
         run.code.is_some_and(|c| c != 0),

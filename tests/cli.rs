@@ -3,8 +3,11 @@
 //! and `schema` validating the example configs while rejecting a mistyped field.
 //! Regenerate the golden diff with `UPDATE_GOLDEN=1 cargo test --test cli`.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+mod common;
 
 use envpolicy::yaml::{parse_stream, Node};
 use serde_json::Value;
@@ -14,20 +17,8 @@ fn root() -> PathBuf {
 }
 
 fn envpolicy(args: &[&str], stdin: Option<&str>) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_envpolicy"))
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn envpolicy");
-    let mut pipe = child.stdin.take().expect("stdin");
-    let _ = pipe.write_all(stdin.unwrap_or_default().as_bytes());
-    drop(pipe);
-    child.wait_with_output().expect("wait")
+    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+    common::run(&args, stdin.unwrap_or_default().as_bytes(), Some(&root()))
 }
 
 const PROD: &str = "testdata/cli/prod.yaml";
@@ -272,12 +263,7 @@ fn completions_and_help() {
 #[cfg(target_os = "linux")]
 #[test]
 fn transparent_huge_pages_are_off_for_the_function() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_envpolicy"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn envpolicy");
+    let mut child = common::spawn(&[], None);
     let status = format!("/proc/{}/status", child.id());
     let mut seen = None;
     for _ in 0..200 {
