@@ -128,27 +128,28 @@ impl fmt::Display for ApplyError {
     }
 }
 
-/// Applies one edit to a resource; `Ok(None)` when it changes nothing (idempotence).
-pub fn apply(root: &mut Node<'_>, edit: &Edit) -> Result<Option<Applied>, ApplyError> {
+/// Applies one edit (its path and operation) to a resource; `Ok(None)` when it changes nothing
+/// (idempotence). The operation is taken by value: its value becomes the reported proposed one.
+pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<Applied>, ApplyError> {
     let fail = |message: &str| ApplyError {
-        path: edit.path.to_string(),
+        path: path.to_string(),
         message: message.to_owned(),
     };
-    let Some((last, parents)) = edit.path.0.split_last() else {
+    let Some((last, parents)) = path.0.split_last() else {
         return Err(fail("empty path"));
     };
-    match &edit.op {
+    match op {
         Op::Set(value) => {
             let parent = descend(root, parents, true)
                 .ok_or_else(|| fail("a parent is not a mapping or list"))?;
-            let new = Node::from_json(value);
+            let new = Node::from_json(&value);
             let slot = match (parent, last) {
                 (Node::Map(m), Seg::Key(k)) => {
                     if m.get(k).is_none() {
                         m.entries.push((Scalar::string(k.clone()), new));
                         return Ok(Some(Applied {
                             current: None,
-                            proposed: Some(value.clone()),
+                            proposed: Some(value),
                         }));
                     }
                     m.get_mut(k)
@@ -164,7 +165,7 @@ pub fn apply(root: &mut Node<'_>, edit: &Edit) -> Result<Option<Applied>, ApplyE
             *slot = keep_string_style(slot, new);
             Ok(Some(Applied {
                 current,
-                proposed: Some(value.clone()),
+                proposed: Some(value),
             }))
         }
         Op::Append(value) => {
@@ -193,10 +194,10 @@ pub fn apply(root: &mut Node<'_>, edit: &Edit) -> Result<Option<Applied>, ApplyE
             if seq.items.is_empty() {
                 seq.flow = false;
             }
-            seq.items.push(Node::from_json(value));
+            seq.items.push(Node::from_json(&value));
             Ok(Some(Applied {
                 current: None,
-                proposed: Some(value.clone()),
+                proposed: Some(value),
             }))
         }
         Op::Remove { prune } => {
@@ -213,7 +214,7 @@ pub fn apply(root: &mut Node<'_>, edit: &Edit) -> Result<Option<Applied>, ApplyE
             let Some(removed) = removed else {
                 return Ok(None);
             };
-            prune_empty(root, parents, *prune);
+            prune_empty(root, parents, prune);
             Ok(Some(Applied {
                 current: Some(removed.to_json()),
                 proposed: None,
@@ -288,6 +289,10 @@ mod tests {
     use super::*;
     use crate::yaml::{emit_document, parse_stream};
     use serde_json::json;
+
+    fn apply(root: &mut Node<'_>, edit: &Edit) -> Result<Option<Applied>, ApplyError> {
+        super::apply(root, &edit.path, edit.op.clone())
+    }
 
     fn doc(text: &str) -> Node<'_> {
         parse_stream(text).unwrap().remove(0)

@@ -42,7 +42,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
             .ok_or_else(|| anyhow!("internal: workload for missing item {}", light.item))?;
         let mut w = light.with_pod(node).map_err(|e| anyhow!("{e}"))?;
         let plan = policies::plan_workload(&w, &settings, &ctx);
-        apply_edits(&mut items, &plan.edits, &mut reports, &mut changed)?;
+        apply_edits(&mut items, plan.edits, &mut reports, &mut changed)?;
         creates.extend(plan.creates.into_iter().map(Made::from));
         findings.extend(plan.findings);
         w.drop_pod();
@@ -50,7 +50,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
     }
     let mut rest = policies::config_map_edits(&planned, &inventory);
     rest.extend(policies::input_checks(&planned, &ctx));
-    apply_edits(&mut items, &rest.edits, &mut reports, &mut changed)?;
+    apply_edits(&mut items, rest.edits, &mut reports, &mut changed)?;
     creates.extend(rest.creates.into_iter().map(Made::from));
     findings.extend(rest.findings);
     findings.extend(policies::unmatched_selectors(
@@ -62,7 +62,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
 
     // Hashes are of the ConfigMaps as edited, so this pass comes after the first.
     let hashes = policies::config_hash_edits(&items, &changed, &planned, &inventory);
-    apply_edits(&mut items, &hashes.edits, &mut reports, &mut Vec::new())?;
+    apply_edits(&mut items, hashes.edits, &mut reports, &mut Vec::new())?;
     reports.extend(finding_reports(&items, &findings));
     reports.extend(skipped_reports(&inventory, policy));
     let (items, created) = insert_creates(items, creates);
@@ -126,36 +126,36 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
 /// changes); notes the items that changed in `changed`.
 fn apply_edits(
     items: &mut [Node<'_>],
-    edits: &[(usize, Edit)],
+    edits: Vec<(usize, Edit)>,
     reports: &mut Vec<Report>,
     changed: &mut Vec<usize>,
 ) -> Result<()> {
     // The identity and file of the item edited last: one workload's edits come together.
     let mut current: Option<(usize, Rc<ResourceId>, Option<Rc<File>>)> = None;
-    for (item, edit) in edits {
+    for (item, Edit { path, op, message }) in edits {
         let node = items
-            .get_mut(*item)
+            .get_mut(item)
             .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
         let (id, file) = match &current {
-            Some((at, id, file)) if at == item => (id.clone(), file.clone()),
+            Some((at, id, file)) if *at == item => (id.clone(), file.clone()),
             _ => {
                 let id = Rc::new(ResourceId::of(node));
                 let file = file_of(node).map(Rc::new);
-                current = Some((*item, id.clone(), file.clone()));
+                current = Some((item, id.clone(), file.clone()));
                 (id, file)
             }
         };
-        let applied = apply(node, edit).map_err(|e| anyhow!("{id}: {e}"))?;
+        let applied = apply(node, &path, op).map_err(|e| anyhow!("{id}: {e}"))?;
         if let Some(applied) = applied {
-            if changed.last() != Some(item) {
-                changed.push(*item);
+            if changed.last() != Some(&item) {
+                changed.push(item);
             }
             reports.push(Report {
                 severity: Severity::Info,
-                message: edit.message.clone(),
+                message,
                 resource: Some(id),
                 field: Some(Box::new(FieldReport {
-                    path: edit.path.to_string(),
+                    path: path.to_string(),
                     current: applied.current,
                     proposed: applied.proposed,
                 })),
