@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::rc::Rc;
 
 use k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
@@ -131,9 +132,20 @@ impl InputError {
     }
 }
 
-/// A workload (anything with a pod template envpolicy knows) as the policies see it.
+/// A workload (anything with a pod template envpolicy knows) as the policies see it: what the
+/// inventory read (shared, never copied per workload) plus, while planned, its pod.
 #[derive(Debug, Clone)]
 pub struct Workload {
+    core: Rc<WorkloadCore>,
+    /// Empty in the inventory; filled by [`Workload::with_pod`] while the workload is planned.
+    pod: Option<Box<PodSpec>>,
+    /// ConfigMaps its pods read (env, envFrom, volumes), by name; filled with the pod.
+    pub config_maps: Vec<String>,
+}
+
+/// The fields of a workload read once, from its item, when the inventory is built.
+#[derive(Debug)]
+pub struct WorkloadCore {
     pub item: usize,
     pub id: ResourceId,
     pub labels: BTreeMap<String, String>,
@@ -145,13 +157,18 @@ pub struct Workload {
     /// `spec.strategy.type` (Deployment) or `spec.updateStrategy.type`: `Recreate` and
     /// `OnDelete` are the user's choice, and rollout settings leave them alone.
     pub update_strategy: Option<String>,
-    /// Empty in the inventory; filled by [`Workload::with_pod`] while the workload is planned.
-    pod: Option<Box<PodSpec>>,
     /// kpt file and package annotations, copied onto objects generated for this workload.
     pub file: Option<String>,
     pub package_path: Option<String>,
-    /// ConfigMaps its pods read (env, envFrom, volumes), by name; filled with the pod.
-    pub config_maps: Vec<String>,
+}
+
+/// A workload reads like its core (`w.id`, `w.labels`): the pod and ConfigMaps are all it adds.
+impl std::ops::Deref for Workload {
+    type Target = WorkloadCore;
+
+    fn deref(&self) -> &WorkloadCore {
+        &self.core
+    }
 }
 
 impl Workload {
@@ -172,9 +189,9 @@ impl Workload {
             .spec
             .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
         Ok(Workload {
+            core: Rc::clone(&self.core),
             config_maps: consumed_config_maps(&pod),
             pod: Some(Box::new(pod)),
-            ..self.clone()
         })
     }
 
@@ -300,7 +317,8 @@ impl ConfigMap {
 #[derive(Debug, Clone)]
 pub struct WorkloadEntry {
     pub id: ResourceId,
-    pub labels: BTreeMap<String, String>,
+    /// The labels read leniently, kept only when the view failed (else the view has them).
+    lenient_labels: BTreeMap<String, String>,
     /// Skipped by annotation, or local config: never changed.
     pub untouchable: bool,
     pub view: Result<Workload, InputError>,
@@ -314,7 +332,8 @@ pub struct Inventory {
     pub pdbs: Vec<Pdb>,
     pub config_maps: Vec<ConfigMap>,
     hpa_by_target: HashMap<(Option<String>, String, String), usize>,
-    /// Every object's (namespace, kind, name): what an HPA may target.
+    /// The HPA targets (namespace, kind, name) the input holds: only those, so a package without
+    /// HPAs keeps no set of every object.
     objects: std::collections::HashSet<(Option<String>, String, String)>,
     /// Indices into `workloads` by (namespace, name), in input order.
     workloads_by_name: HashMap<(Option<String>, String), Vec<usize>>,
@@ -325,6 +344,17 @@ pub struct Inventory {
     pdb_by_name: HashMap<(Option<String>, String), usize>,
 }
 
+impl WorkloadEntry {
+    /// The workload's labels, for selection: read leniently when its view could not be read.
+    #[must_use]
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        match &self.view {
+            Ok(w) => &w.labels,
+            Err(_) => &self.lenient_labels,
+        }
+    }
+}
+
 impl Inventory {
     /// Reads the views; fails only on items no client would accept (not a mapping, no kind).
     pub fn read(items: &[Node<'_>], custom: &[PodTemplatePath]) -> Result<Inventory, InputError> {
@@ -333,12 +363,10 @@ impl Inventory {
             check_item(item, node)?;
             let id = ResourceId::of(node);
             let untouchable = is_skipped(node) || is_local_config(node);
-            inv.objects
-                .insert((id.namespace.clone(), id.kind.clone(), id.name.clone()));
             if let Some(traits) = KindTraits::of(&id, custom) {
                 let view = workload(item, node, &id, traits);
-                let labels = match &view {
-                    Ok(w) => w.labels.clone(),
+                let lenient_labels = match &view {
+                    Ok(_) => BTreeMap::new(),
                     Err(_) => lenient_labels(node),
                 };
                 inv.workloads_by_name
@@ -347,7 +375,7 @@ impl Inventory {
                     .push(inv.workloads.len());
                 inv.workloads.push(WorkloadEntry {
                     id,
-                    labels,
+                    lenient_labels,
                     untouchable,
                     view,
                 });
@@ -463,6 +491,15 @@ impl Inventory {
                     });
                 }
                 _ => {}
+            }
+        }
+        if !inv.hpa_by_target.is_empty() {
+            for node in items {
+                let id = ResourceId::of(node);
+                let key = (id.namespace, id.kind, id.name);
+                if inv.hpa_by_target.contains_key(&key) {
+                    inv.objects.insert(key);
+                }
             }
         }
         Ok(inv)
@@ -622,17 +659,22 @@ fn workload(
         .str_at(&["spec", strategy_key, "type"])
         .map(str::to_owned);
     Ok(Workload {
-        item,
-        id: id.clone(),
-        labels,
-        traits,
-        selector,
-        replicas,
-        update_strategy,
-        pod: None,
-        file: file_of(node).map(|(p, _)| p),
-        package_path: crate::resource::annotation(node, crate::resource::PACKAGE_PATH_ANNOTATION)
+        core: Rc::new(WorkloadCore {
+            item,
+            id: id.clone(),
+            labels,
+            traits,
+            selector,
+            replicas,
+            update_strategy,
+            file: file_of(node).map(|(p, _)| p),
+            package_path: crate::resource::annotation(
+                node,
+                crate::resource::PACKAGE_PATH_ANNOTATION,
+            )
             .map(str::to_owned),
+        }),
+        pod: None,
         config_maps: Vec::new(),
     })
 }

@@ -75,7 +75,7 @@ fn meta(entry: &WorkloadEntry) -> WorkloadMeta<'_> {
         kind: &entry.id.kind,
         name: &entry.id.name,
         namespace: entry.id.namespace.as_deref(),
-        labels: &entry.labels,
+        labels: entry.labels(),
     }
 }
 
