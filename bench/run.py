@@ -73,7 +73,7 @@ RUN_TIMEOUT_S = 600.0
 
 
 def run_once(cmd, stdin=None, cwd=None, env=None, stdout=None):
-    """Runs cmd once; returns (wall seconds, peak RSS in KiB, user+sys seconds)."""
+    """Runs cmd once; returns (wall seconds, peak RSS in KiB, (user seconds, sys seconds))."""
     fin = open(stdin, "rb") if stdin else subprocess.DEVNULL
     fout = open(stdout, "wb") if stdout else subprocess.DEVNULL
     with tempfile.TemporaryFile() as ferr:
@@ -99,7 +99,7 @@ def run_once(cmd, stdin=None, cwd=None, env=None, stdout=None):
             ferr.seek(0)
             err = ferr.read().decode(errors="replace")[-2000:]
             raise Failed(f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{err}")
-    return t1 - t0, ru.ru_maxrss, ru.ru_utime + ru.ru_stime
+    return t1 - t0, ru.ru_maxrss, (ru.ru_utime, ru.ru_stime)
 
 
 def gnu_time_rss(cmd, stdin=None, cwd=None, env=None) -> int | None:
@@ -132,6 +132,8 @@ def measure(cases: dict, reps: int, prepare=None, label: str = "", gnu_time: boo
     walls = {k: [] for k in cases}
     rss = {k: [] for k in cases}
     cpu = {k: [] for k in cases}
+    user = {k: [] for k in cases}
+    kernel = {k: [] for k in cases}
     for r in range(reps):
         for name, c in cases.items():
             if prepare:
@@ -149,7 +151,9 @@ def measure(cases: dict, reps: int, prepare=None, label: str = "", gnu_time: boo
                 w, m, u = run_once(c["cmd"], c.get("stdin"), c.get("cwd"), c.get("env"))
             walls[name].append(w)
             rss[name].append(m)
-            cpu[name].append(u)
+            cpu[name].append(sum(u))
+            user[name].append(u[0])
+            kernel[name].append(u[1])
         if label:
             line = "  ".join(f"{k} {walls[k][-1]:.3f}s" for k in cases)
             print(f"  {label} rep {r + 1}/{reps}: {line}", file=sys.stderr, flush=True)
@@ -158,6 +162,8 @@ def measure(cases: dict, reps: int, prepare=None, label: str = "", gnu_time: boo
         out[name] = {
             "wall_s": stats(walls[name]),
             "cpu_s_median": statistics.median(cpu[name]),
+            "user_s_median": statistics.median(user[name]),
+            "sys_s_median": statistics.median(kernel[name]),
             "peak_rss_kib_wait4_median": int(statistics.median(rss[name])),
         }
         if gnu.get(name):
@@ -282,6 +288,45 @@ def phases(binary: Path, stdin: Path, reps: int) -> dict:
     out = {k: statistics.median(v) for k, v in samples.items()}
     if {"read", "policies", "write"} <= out.keys():
         out["policies_over_read_write"] = out["policies"] / (out["read"] + out["write"])
+    return out
+
+
+# Maps and touches MiB of fresh anonymous memory, one byte per 4 KiB page, like a program
+# building a tree: what the kernel (and, in a VM, the host) charges per new page.
+TOUCH = """
+import mmap, sys
+n = int(sys.argv[1]) << 20
+m = mmap.mmap(-1, max(n, 4096))
+for off in range(0, n, 4096):
+    m[off] = 1
+"""
+
+
+def peak_mibs(sizes: dict) -> list[int]:
+    """The peak RSS of envpolicy and of its floor at each size (ResourceList), in MiB."""
+    out = set()
+    for s in sizes.values():
+        for name in ("envpolicy", "floor"):
+            r = s.get("runs", {}).get(name)
+            if r:
+                out.add(max(1, round((r["peak_rss_kib"] or r["peak_rss_kib_wait4_median"]) / 1024)))
+    return sorted(out)
+
+
+def page_cost(sizes_mib: list[int], reps: int = 3) -> dict:
+    """Kernel time per fresh page when a process touches each size of new memory, median of
+    `reps`, less the same process touching none. On bare metal it is flat; on some VMs it climbs
+    past what the host has backed before, which makes any program that needs that much memory
+    slower per page, not only envpolicy. Sizes under 64 MiB are left out (too small to time)."""
+    def kernel_s(mib: int) -> float:
+        return statistics.median(run_once([sys.executable, "-c", TOUCH, str(mib)])[2][1] for _ in range(reps))
+
+    base = kernel_s(0)
+    out = {}
+    for mib in (m for m in sizes_mib if m >= 64):
+        med = kernel_s(mib) - base
+        out[str(mib)] = {"sys_s_median": med, "us_per_page": 1e6 * med / (mib * 256)}
+        print(f"  page cost: {mib} MiB of fresh memory, {med:.2f} s kernel time", file=sys.stderr, flush=True)
     return out
 
 
@@ -515,6 +560,37 @@ def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
+def scaling_lines(m: dict) -> list[str]:
+    """User and kernel CPU time by size, their growth, and what fresh memory costs the kernel on
+    this machine: time that grows faster than the input is split into ours (user) and the
+    page faults of the memory we touch (sys)."""
+    rows, user = [], {}
+    for n, s in m["sizes"].items():
+        r, f = s.get("runs", {}).get("envpolicy"), s.get("runs", {}).get("floor")
+        if not (r and f and "user_s_median" in r):
+            continue
+        user[int(n)] = (r["wall_s"]["median"], r["user_s_median"], r["sys_s_median"])
+        rows.append([f"{int(n):,}", f"{r['wall_s']['median']:.3f}", f"{r['user_s_median']:.3f}", f"{r['sys_s_median']:.3f}",
+                     f"{f['wall_s']['median']:.3f}", f"{f['user_s_median']:.3f}", f"{f['sys_s_median']:.3f}"])
+    if not rows:
+        return []
+    lines = ["Wall, user and kernel (sys) CPU seconds by size, ResourceList mode (median)", ""]
+    lines += md_table(["N workloads", "envpolicy wall", "user", "sys", "floor wall", "user", "sys"], rows)
+    lines.append("")
+    growth = []
+    for small, big in ((1000, 10000), (10000, 100000)):
+        if small in user and big in user:
+            a, b = user[small], user[big]
+            growth.append(f"t({big:,})/t({small:,}): wall {b[0] / a[0]:.1f}, user {b[1] / a[1]:.1f}, sys {b[2] / a[2]:.1f}")
+    if growth:
+        lines += ["Growth of envpolicy's time: " + "; ".join(growth) + ".", ""]
+    pc = m.get("page_cost") or {}
+    if pc:
+        cost = ", ".join(f"{int(k):,} MiB: {v['us_per_page']:.1f} µs" for k, v in pc.items())
+        lines += [f"Kernel time per fresh 4 KiB page when a process touches this much new memory (the sizes are the peak RSS above): {cost}.", ""]
+    return lines
+
+
 def markdown(results: dict) -> str:
     lines = []
     m = results.get("micro")
@@ -553,6 +629,7 @@ def markdown(results: dict) -> str:
             if "policies_over_read_write" in ph:
                 lines.append(f"| {int(n):,} | {ph['read']:.3f} | {ph['policies']:.3f} | {ph['write']:.3f} | {ph['policies_over_read_write']:.2f} |")
         lines.append("")
+        lines += scaling_lines(m)
     t = results.get("tiny")
     if t:
         lines += [
@@ -642,6 +719,7 @@ def main() -> int:
     try:
         if a.smoke:
             results["micro"] = {**stamp(), "sizes": micro(binary, [100], lambda n: 1, a.inputs)}
+            results["micro"]["page_cost"] = page_cost(peak_mibs(results["micro"]["sizes"]), reps=1)
             results["tiny"] = {**stamp(), **tiny(binary, 5, a.inputs)}
             results["e2e"] = {**stamp(), "sizes": e2e(binary, [100], lambda n: 1, a.inputs)}
         elif a.e2e:
@@ -652,6 +730,7 @@ def main() -> int:
             sizes = [int(s) for s in a.sizes.split(",") if s]
             reps_for = (lambda n: a.reps) if a.reps else (lambda n: DEFAULT_REPS.get(n, 3 if n > 10000 else 11))
             results["micro"] = {**stamp(), "sizes": micro(binary, sizes, reps_for, a.inputs)}
+            results["micro"]["page_cost"] = page_cost(peak_mibs(results["micro"]["sizes"]))
             results["tiny"] = {**stamp(), **tiny(binary, a.tiny_reps, a.inputs)}
     except Failed as e:
         print(f"bench: {e}", file=sys.stderr)

@@ -88,12 +88,45 @@ fn main() {
     } else {
         let config = input.function_config.as_ref().map(Node::to_json);
         let policy = Policy::from_config(config.as_ref()).expect("config");
+        if std::env::var_os("PROBE_BREAKDOWN").is_some() {
+            // The inventory alone: it lives through the run, so it is part of the peak.
+            let before = LIVE.load(Relaxed);
+            let inventory =
+                envpolicy::inventory::Inventory::read(&input.items, policy.pod_template_paths())
+                    .expect("inventory");
+            let size = LIVE.load(Relaxed) - before;
+            println!("inventory alone: {:.1} MB", size as f64 / 1e6);
+            drop(inventory);
+        }
         let r = envpolicy::run::run(std::mem::take(&mut input.items), &policy).expect("run");
         phase("ran (items + reports)", n);
         r
     };
     if std::env::var_os("PROBE_BREAKDOWN").is_some() {
         // What the run's result holds: drop the reports, then the items, and see what goes.
+        // What the reports hold: text, and values that are whole objects (the bulk).
+        let (mut fields, mut message, mut path, mut objects, mut object_json, mut scalars) =
+            (0, 0, 0, 0, 0, 0);
+        for r in &reports {
+            message += r.message.len();
+            if let Some(f) = &r.field {
+                fields += 1;
+                path += f.path.len();
+                for v in [&f.current, &f.proposed].into_iter().flatten() {
+                    if v.is_object() || v.is_array() {
+                        objects += 1;
+                        object_json += v.to_string().len();
+                    } else {
+                        scalars += 1;
+                    }
+                }
+            }
+        }
+        println!(
+            "reports {} ({fields} with a field): message bytes {message}, path bytes {path}, \
+             object values {objects} ({object_json} bytes as JSON), scalar values {scalars}",
+            reports.len()
+        );
         drop(reports);
         phase("without reports", n);
         drop(items);
