@@ -3,6 +3,7 @@
 //! keeps its exact text.
 
 use std::fmt;
+use thin_vec::ThinVec;
 
 use serde_json::Value;
 
@@ -181,7 +182,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
                 m.entries.push((
                     Scalar::string(k.clone()),
                     Node::Seq(Seq {
-                        items: Vec::new(),
+                        items: ThinVec::new(),
                         flow: false,
                         tag: None,
                     }),

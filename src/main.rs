@@ -221,7 +221,8 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
         std::mem::forget(items);
         return Ok(ExitCode::SUCCESS);
     }
-    match transform(&mut input) {
+    let transformed = transform(&mut input);
+    match transformed {
         Ok((items, reports)) => {
             clock.lap("policies");
             let failed = reports.iter().any(|r| r.severity == Severity::Error);

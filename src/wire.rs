@@ -5,6 +5,7 @@
 //!   reply with a plain stream.
 
 use anyhow::{anyhow, bail, Context as _, Result};
+use thin_vec::ThinVec;
 
 use crate::report::Report;
 use crate::yaml::{emit_entry, emit_seq_item, parse_stream, write_stream, Node, Seq};
@@ -47,12 +48,12 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
         };
         // Swapped for an empty list, so the output keeps the wrapper's key order.
         let empty = Node::Seq(Seq {
-            items: Vec::new(),
+            items: ThinVec::new(),
             flow: false,
             tag: None,
         });
         let items = match map.get_mut("items").map(|n| std::mem::replace(n, empty)) {
-            Some(Node::Seq(seq)) => seq.items,
+            Some(Node::Seq(seq)) => Vec::from(seq.items),
             Some(Node::Scalar(s)) if s.is_null() => Vec::new(),
             Some(_) => bail!("ResourceList items: must be a list of objects"),
             None => bail!("ResourceList has no items field"),
@@ -125,7 +126,7 @@ pub fn write_to(
         map.insert(
             "items",
             Node::Seq(Seq {
-                items: Vec::new(),
+                items: ThinVec::new(),
                 flow: false,
                 tag: None,
             }),

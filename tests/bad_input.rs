@@ -96,6 +96,7 @@ fn fails_with_error_result(stdin: &str, stderr_has: &[&str]) -> Run {
         .unwrap_or_else(|e| panic!("stdout is not a YAML document ({e}):\n{}", run.stdout));
     assert_eq!(docs.len(), 1, "stdout holds {} documents", docs.len());
     let out = docs[0].to_json();
+    drop(docs);
     assert_eq!(
         out["apiVersion"], "config.kubernetes.io/v1",
         "{}",

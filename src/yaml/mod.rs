@@ -10,7 +10,11 @@ mod emit;
 mod parse;
 mod scalar;
 
-use std::borrow::Cow;
+/// A scalar's text: borrowed from the input, or owned when escaped or new. beef's lean Cow is
+/// two words (std's is four): scalars and keys are most of the tree, and the tree most of the
+/// memory a run needs.
+pub use beef::lean::Cow;
+use thin_vec::ThinVec;
 
 pub use de::{from_node, from_node_strict, DeError};
 pub use emit::{
@@ -70,7 +74,9 @@ struct ScalarExtra<'a> {
 
 #[derive(Debug, Clone)]
 pub struct Seq<'a> {
-    pub items: Vec<Node<'a>>,
+    /// One pointer (length and capacity live in the allocation): an empty or small collection
+    /// costs less in every node, since a node is as large as its largest kind.
+    pub items: ThinVec<Node<'a>>,
     pub flow: bool,
     pub tag: Option<Tag>,
 }
@@ -78,7 +84,8 @@ pub struct Seq<'a> {
 /// A mapping in source order. Keys are scalars: Kubernetes objects have no other keys.
 #[derive(Debug, Clone)]
 pub struct Map<'a> {
-    pub entries: Vec<(Scalar<'a>, Node<'a>)>,
+    /// A thin vector, like [`Seq::items`].
+    pub entries: ThinVec<(Scalar<'a>, Node<'a>)>,
     pub flow: bool,
     pub tag: Option<Tag>,
 }
@@ -161,7 +168,7 @@ impl<'a> Scalar<'a> {
     #[must_use]
     pub fn into_owned(self) -> Scalar<'static> {
         let tag = self.extra.and_then(|e| e.tag);
-        Scalar::read(Cow::Owned(self.value.into_owned()), self.style, tag, None)
+        Scalar::read(Cow::owned(self.value.into_owned()), self.style, tag, None)
     }
 }
 
@@ -169,7 +176,7 @@ impl<'a> Map<'a> {
     #[must_use]
     pub fn new() -> Self {
         Map {
-            entries: Vec::new(),
+            entries: ThinVec::new(),
             flow: false,
             tag: None,
         }
@@ -276,8 +283,8 @@ fn interned(text: &str) -> Cow<'static, str> {
         "RollingUpdate",
     ];
     match COMMON.iter().find(|c| **c == text) {
-        Some(c) => Cow::Borrowed(c),
-        None => Cow::Owned(text.to_owned()),
+        Some(c) => Cow::borrowed(c),
+        None => Cow::owned(text.to_owned()),
     }
 }
 

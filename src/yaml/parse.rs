@@ -4,13 +4,12 @@
 //! Limits that make hostile input a clean error: granit-parser's nesting limits, a cap on the
 //! nodes aliases may copy (alias bombs), duplicate keys, and [`MAX_INPUT_BYTES`].
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle, Tag};
 
-use super::{Map, Node, Scalar, Seq, Style};
+use super::{Cow, Map, Node, Scalar, Seq, Style};
 
 /// The largest input read (512 MiB); larger input is refused before parsing.
 pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
@@ -128,9 +127,12 @@ impl<'a> Builder<'a> {
                 let empty_span = span.byte_range().is_some_and(|r| r.is_empty());
                 // The parser reports an absent value (`key:`) as `~`; keep it absent.
                 let value = if style == ScalarStyle::Plain && empty_span {
-                    Cow::Borrowed("")
+                    Cow::borrowed("")
                 } else {
-                    value
+                    match value {
+                        std::borrow::Cow::Borrowed(text) => Cow::borrowed(text),
+                        std::borrow::Cow::Owned(text) => Cow::owned(text),
+                    }
                 };
                 let scalar = self.scalar(value, style, tag.as_deref(), span);
                 // An empty document arrives as a plain scalar with an empty span: nothing to keep.

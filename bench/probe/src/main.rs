@@ -82,6 +82,18 @@ fn main() {
     phase("input", n);
     let mut input = wire::read(&text, None).expect("parse");
     phase("parsed (tree)", n);
+    if std::env::var_os("PROBE_COUNT").is_some() {
+        fn walk(n: &Node, c: &mut [usize; 5]) {
+            match n {
+                Node::Scalar(s) => { c[0] += 1; if s.value.is_owned() { c[4] += 1; } }
+                Node::Seq(s) => { c[1] += 1; c[3] += s.items.len(); for i in &s.items { walk(i, c); } }
+                Node::Map(m) => { c[2] += 1; c[3] += m.entries.len(); for (_, v) in &m.entries { walk(v, c); } }
+            }
+        }
+        let mut c = [0usize; 5];
+        for i in &input.items { walk(i, &mut c); }
+        println!("scalars {} seqs {} maps {} slots {} owned scalars {}", c[0], c[1], c[2], c[3], c[4]);
+    }
     let mode = input.mode;
     let (items, reports) = if floor {
         (std::mem::take(&mut input.items), Vec::new())
