@@ -41,5 +41,5 @@ fuzz_target!(|data: &[u8]| {
     let out = wire::write(wrapper, mode, items, &reports);
     if let Err(e) = parse_stream(&out) {
         panic!("the output does not parse: {e}\n--- input\n{stdin}\n--- output\n{out}");
-    }
+    };
 });
