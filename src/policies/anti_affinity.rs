@@ -5,7 +5,7 @@
 use k8s_openapi::api::core::v1::{PodAffinityTerm, WeightedPodAffinityTerm};
 use serde_json::{json, Value};
 
-use super::Plan;
+use super::{object, Plan};
 use crate::config::{AntiAffinity, AntiAffinityMode};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
@@ -46,7 +46,12 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
         })
         .unwrap_or_default();
     let key = settings.topology_key.as_str();
-    let term = json!({"labelSelector": selector_json(w), "topologyKey": key});
+    let term = || {
+        object([
+            ("labelSelector", selector_json(w)),
+            ("topologyKey", key.into()),
+        ])
+    };
     let required_ours: Vec<usize> = required
         .iter()
         .enumerate()
@@ -88,7 +93,7 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
         let message = format!("required anti-affinity: at most one pod of this workload per {key}");
         plan.edit(
             w.item,
-            Edit::append(anti_path(w).key(REQUIRED), term.clone(), message),
+            Edit::append(anti_path(w).key(REQUIRED), term(), message),
         );
     }
     if keep_preferred {
@@ -99,7 +104,10 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
                     w.item,
                     Edit::append(
                         anti_path(w).key(PREFERRED),
-                        json!({"weight": settings.weight, "podAffinityTerm": term}),
+                        object([
+                            ("weight", settings.weight.into()),
+                            ("podAffinityTerm", term()),
+                        ]),
                         message,
                     ),
                 );

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{generated_metadata, Create, Plan, Severity};
+use super::{generated_metadata, object, Create, Plan, Severity};
 use crate::config::Autoscaling;
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
@@ -134,15 +134,21 @@ fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Value
     .into_iter()
     .filter_map(|(resource, target)| Some(metric(resource, target?)))
     .collect();
-    json!({
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": generated_metadata(w, "hpa", inventory),
-        "spec": {
-            "scaleTargetRef": {"apiVersion": w.id.api_version, "kind": w.id.kind, "name": w.id.name},
-            "minReplicas": settings.min_replicas,
-            "maxReplicas": settings.max_replicas,
-            "metrics": metrics,
-        }
-    })
+    object([
+        ("apiVersion", "autoscaling/v2".into()),
+        ("kind", "HorizontalPodAutoscaler".into()),
+        ("metadata", generated_metadata(w, "hpa", inventory)),
+        (
+            "spec",
+            object([
+                (
+                    "scaleTargetRef",
+                    json!({"apiVersion": w.id.api_version, "kind": w.id.kind, "name": w.id.name}),
+                ),
+                ("minReplicas", settings.min_replicas.into()),
+                ("maxReplicas", settings.max_replicas.into()),
+                ("metrics", Value::Array(metrics)),
+            ]),
+        ),
+    ])
 }

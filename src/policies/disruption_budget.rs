@@ -5,7 +5,9 @@
 
 use serde_json::{json, Value};
 
-use super::{ceil_percent, generated_metadata, replica_floor, Context, Create, Plan, Severity};
+use super::{
+    ceil_percent, generated_metadata, object, replica_floor, Context, Create, Plan, Severity,
+};
 use crate::config::{DisruptionBudget, Effective, IntOrPercent};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
@@ -131,12 +133,12 @@ pub fn plan(
             if always_allow {
                 spec.insert("unhealthyPodEvictionPolicy".into(), json!("AlwaysAllow"));
             }
-            let object = json!({
-                "apiVersion": "policy/v1",
-                "kind": "PodDisruptionBudget",
-                "metadata": generated_metadata(w, "pdb", ctx.inventory),
-                "spec": spec,
-            });
+            let object = object([
+                ("apiVersion", "policy/v1".into()),
+                ("kind", "PodDisruptionBudget".into()),
+                ("metadata", generated_metadata(w, "pdb", ctx.inventory)),
+                ("spec", Value::Object(spec)),
+            ]);
             plan.creates.push(Create {
                 after: w.item,
                 object,

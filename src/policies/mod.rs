@@ -179,9 +179,9 @@ fn generated_name(w: &Workload, inventory: &Inventory) -> String {
 fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) -> Value {
     let name = generated_name(w, inventory);
     let mut metadata = Map::new();
-    metadata.insert("name".into(), json!(name));
+    metadata.insert("name".into(), Value::String(name));
     if let Some(ns) = &w.id.namespace {
-        metadata.insert("namespace".into(), json!(ns));
+        metadata.insert("namespace".into(), Value::String(ns.clone()));
     }
     if !w.labels.is_empty() {
         metadata.insert("labels".into(), json!(w.labels));
@@ -200,7 +200,10 @@ fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) ->
         }
     }
     if let Some(package) = &w.package_path {
-        annotations.insert(PACKAGE_PATH_ANNOTATION.into(), json!(package));
+        annotations.insert(
+            PACKAGE_PATH_ANNOTATION.into(),
+            Value::String(package.clone()),
+        );
     }
     if !annotations.is_empty() {
         metadata.insert("annotations".into(), Value::Object(annotations));
@@ -241,6 +244,17 @@ pub fn plan_workload(w: &Workload, settings: &Effective, ctx: &Context<'_>) -> P
     }
     plan.extend(checks::workload_checks(w, settings, ctx));
     plan
+}
+
+/// A JSON object from its fields, taking their values: `json!` would copy every interpolated
+/// `Value` through the serializer, and new objects nest several.
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// `percent` of `count`, rounded up, as Kubernetes scales surge and budget percentages.

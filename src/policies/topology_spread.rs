@@ -6,7 +6,7 @@
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use serde_json::json;
 
-use super::{Context, Plan};
+use super::{object, Context, Plan};
 use crate::config::TopologySpread;
 use crate::edit::Edit;
 use crate::inventory::Workload;
@@ -28,12 +28,15 @@ pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
     let when = spread.when_unsatisfiable.as_str();
     match existing.iter().position(|c| is_ours(c, w, key)) {
         None => {
-            let mut constraint = json!({
-                "maxSkew": spread.max_skew,
-                "topologyKey": key,
-                "whenUnsatisfiable": when,
-                "labelSelector": serde_json::to_value(&w.selector).unwrap_or_default(),
-            });
+            let mut constraint = object([
+                ("maxSkew", spread.max_skew.into()),
+                ("topologyKey", key.into()),
+                ("whenUnsatisfiable", when.into()),
+                (
+                    "labelSelector",
+                    serde_json::to_value(&w.selector).unwrap_or_default(),
+                ),
+            ]);
             if w.traits.pod_template_hash && ctx.kubernetes_version >= (1, 27) {
                 constraint["matchLabelKeys"] = json!(["pod-template-hash"]);
             }
