@@ -46,15 +46,38 @@ impl FieldPath {
     }
 }
 
+impl FieldPath {
+    /// The path as results show it, in one allocation: a run writes one per change.
+    #[must_use]
+    pub fn text(&self) -> String {
+        use fmt::Write;
+        let mut out = String::with_capacity(96);
+        let _ = write!(out, "{self}");
+        out
+    }
+}
+
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, seg) in self.0.iter().enumerate() {
             match seg {
                 // Keys with dots or slashes (annotations, labels) are bracketed to stay readable.
-                Seg::Key(k) if k.contains(['.', '/', '[', ']']) => write!(f, "[{k}]")?,
-                Seg::Key(k) if i == 0 => f.write_str(k)?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Item { name: Some(n), .. } => write!(f, "[name={n}]")?,
+                Seg::Key(k) if k.contains(['.', '/', '[', ']']) => {
+                    f.write_str("[")?;
+                    f.write_str(k)?;
+                    f.write_str("]")?;
+                }
+                Seg::Key(k) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                Seg::Item { name: Some(n), .. } => {
+                    f.write_str("[name=")?;
+                    f.write_str(n)?;
+                    f.write_str("]")?;
+                }
                 Seg::Item { index, .. } => write!(f, "[{index}]")?,
             }
         }

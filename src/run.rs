@@ -155,7 +155,7 @@ fn apply_edits(
                 message,
                 resource: Some(id),
                 field: Some(Box::new(FieldReport {
-                    path: path.to_string(),
+                    path: path.text(),
                     current: applied.current,
                     proposed: applied.proposed,
                 })),
@@ -180,7 +180,7 @@ fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
                 resource: node.map(|n| Rc::new(ResourceId::of(n))),
                 field: finding.path.as_ref().map(|p| {
                     Box::new(FieldReport {
-                        path: p.to_string(),
+                        path: p.text(),
                         current: None,
                         proposed: None,
                     })
