@@ -71,19 +71,20 @@ pub enum Field<'v> {
     Str(&'v str),
     Uint(u64),
     Json(&'v serde_json::Value),
-    Map(&'v [(&'v str, Field<'v>)]),
+    Map(&'v [(&'static str, Field<'v>)]),
 }
 
 /// Writes `fields` as a block mapping in a sequence item, exactly as [`emit_json_seq_item`]
-/// writes the same JSON object.
-pub fn emit_fields_seq_item(out: &mut String, fields: &[(&str, Field<'_>)]) {
+/// writes the same JSON object. The keys are the writer's own field names (`message`,
+/// `resourceRef`): plain words, written as they are without a check per result.
+pub fn emit_fields_seq_item(out: &mut String, fields: &[(&'static str, Field<'_>)]) {
     out.push('-');
     fields_after_indicator(out, fields, 0, false);
 }
 
 fn fields_after_indicator(
     out: &mut String,
-    fields: &[(&str, Field<'_>)],
+    fields: &[(&'static str, Field<'_>)],
     at: usize,
     after_key: bool,
 ) {
@@ -96,7 +97,8 @@ fn fields_after_indicator(
         if i > 0 || after_key {
             indent(out, at + 2);
         }
-        flow_scalar(out, &Scalar::string(*key), false);
+        debug_assert!(plain_is_safe(key, false), "field name {key:?} needs quotes");
+        out.push_str(key);
         out.push(':');
         match value {
             Field::Str(s) => {
