@@ -231,8 +231,10 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
             }
             write_output(input.take_wrapper(), mode, &items, &reports)?;
             clock.lap("write");
-            // The process ends here: freeing the tree node by node would only cost time.
+            // The process ends here: freeing the tree and the results one by one would only
+            // cost time.
             std::mem::forget(items);
+            std::mem::forget(reports);
             Ok(if failed {
                 ExitCode::FAILURE
             } else {

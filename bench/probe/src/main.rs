@@ -71,11 +71,13 @@ fn main() {
         size_of::<(Scalar, Node)>()
     );
     println!(
-        "sizes: PodSpec {} Workload {} Effective {} Report {}",
+        "sizes: PodSpec {} Workload {} Effective {} Report {} FieldReport {} JSON value {}",
         size_of::<k8s_openapi::api::core::v1::PodSpec>(),
         size_of::<envpolicy::inventory::Workload>(),
         size_of::<envpolicy::config::Effective>(),
-        size_of::<envpolicy::report::Report>()
+        size_of::<envpolicy::report::Report>(),
+        size_of::<envpolicy::report::FieldReport>(),
+        size_of::<serde_json::Value>()
     );
     let text = std::fs::read_to_string(path).expect("read");
     let n = text.len();
