@@ -334,7 +334,7 @@ pub struct Inventory {
     hpa_by_target: HashMap<(Option<String>, String, String), usize>,
     /// The HPA targets (namespace, kind, name) the input holds: only those, so a package without
     /// HPAs keeps no set of every object.
-    objects: std::collections::HashSet<(Option<String>, String, String)>,
+    present_hpa_targets: std::collections::HashSet<(Option<String>, String, String)>,
     /// Indices into `workloads` by (namespace, name), in input order.
     workloads_by_name: HashMap<(Option<String>, String), Vec<usize>>,
     /// Indices into `config_maps` by (namespace, each name pods may use for it), in input order.
@@ -498,7 +498,7 @@ impl Inventory {
                 let id = ResourceId::of(node);
                 let key = (id.namespace, id.kind, id.name);
                 if inv.hpa_by_target.contains_key(&key) {
-                    inv.objects.insert(key);
+                    inv.present_hpa_targets.insert(key);
                 }
             }
         }
@@ -545,10 +545,11 @@ impl Inventory {
             .filter_map(|&i| self.config_maps.get(i))
     }
 
-    /// True when the input holds an object of this kind and name in this namespace.
+    /// True when the input holds the object of this kind and name in this namespace that an HPA
+    /// there targets: only HPA targets are indexed, so ask only about them.
     #[must_use]
-    pub fn has_object(&self, namespace: Option<&str>, kind: &str, name: &str) -> bool {
-        self.objects.contains(&(
+    pub fn has_hpa_target(&self, namespace: Option<&str>, kind: &str, name: &str) -> bool {
+        self.present_hpa_targets.contains(&(
             namespace.map(str::to_owned),
             kind.to_owned(),
             name.to_owned(),

@@ -283,7 +283,7 @@ pub fn input_checks(selected: &[(Workload, Effective)], ctx: &Context<'_>) -> Pl
         let target = &hpa.target;
         if !ctx
             .inventory
-            .has_object(hpa.id.namespace.as_deref(), &target.kind, &target.name)
+            .has_hpa_target(hpa.id.namespace.as_deref(), &target.kind, &target.name)
         {
             let message = format!(
                 "scaleTargetRef {} {} is not among the resources; the HPA scales nothing",
