@@ -3,9 +3,9 @@
 //! keeps its exact text.
 
 use std::fmt;
-use thin_vec::ThinVec;
 
 use serde_json::Value;
+use thin_vec::ThinVec;
 
 use crate::yaml::{Map, Node, Scalar, Seq, Style};
 
@@ -36,17 +36,6 @@ impl FieldPath {
         self
     }
 
-    #[must_use]
-    pub fn item(mut self, index: usize, name: Option<&str>) -> Self {
-        self.0.push(Seg::Item {
-            index,
-            name: name.map(str::to_owned),
-        });
-        self
-    }
-}
-
-impl FieldPath {
     /// The path as results show it, in one allocation: a run writes one per change.
     #[must_use]
     pub fn text(&self) -> String {
@@ -54,6 +43,15 @@ impl FieldPath {
         let mut out = String::with_capacity(96);
         let _ = write!(out, "{self}");
         out
+    }
+
+    #[must_use]
+    pub fn item(mut self, index: usize, name: Option<&str>) -> Self {
+        self.0.push(Seg::Item {
+            index,
+            name: name.map(str::to_owned),
+        });
+        self
     }
 }
 
