@@ -6,7 +6,7 @@ use std::rc::Rc;
 use serde_json::{json, Map, Value};
 
 use crate::policies::Severity;
-use crate::resource::ResourceId;
+use crate::resource::{File, ResourceId};
 use crate::yaml::{emit_fields_seq_item, Field};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,7 @@ pub struct Report {
     /// Boxed: most reports carry one, but a report without it stays small.
     pub field: Option<Box<FieldReport>>,
     /// kpt's file path and index of the resource.
-    pub file: Option<Rc<(String, Option<String>)>>,
+    pub file: Option<Rc<File>>,
 }
 
 impl Report {

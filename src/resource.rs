@@ -76,9 +76,12 @@ pub fn is_skipped(item: &Node<'_>) -> bool {
     annotation(item, SKIP_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// kpt's file path of an item and its index there.
+pub type File = (String, Option<String>);
+
 /// The file an item came from under kpt, and its position there.
 #[must_use]
-pub fn file_of(item: &Node<'_>) -> Option<(String, Option<String>)> {
+pub fn file_of(item: &Node<'_>) -> Option<File> {
     let path = PATH_ANNOTATIONS.iter().find_map(|k| annotation(item, k))?;
     let index = INDEX_ANNOTATIONS
         .iter()

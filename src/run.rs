@@ -10,7 +10,7 @@ use crate::edit::{apply, Edit};
 use crate::inventory::{Inventory, Workload, WorkloadEntry};
 use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};
-use crate::resource::{file_of, ResourceId};
+use crate::resource::{file_of, File, ResourceId};
 use crate::yaml::Node;
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
@@ -139,8 +139,7 @@ fn apply_edits(
         let (id, file) = match &current {
             Some((at, id, file)) if *at == item => (id.clone(), file.clone()),
             _ => {
-                let id = Rc::new(ResourceId::of(node));
-                let file = file_of(node).map(Rc::new);
+                let (id, file) = identity(node);
                 current = Some((item, id.clone(), file.clone()));
                 (id, file)
             }
@@ -166,18 +165,27 @@ fn apply_edits(
     Ok(())
 }
 
-/// kpt's file path and index of an item.
-type File = (String, Option<String>);
+/// An item's identity and kpt file, shared by the reports about it.
+fn identity(node: &Node<'_>) -> (Rc<ResourceId>, Option<Rc<File>>) {
+    (Rc::new(ResourceId::of(node)), file_of(node).map(Rc::new))
+}
 
 fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
     findings
         .iter()
         .map(|finding| {
-            let node = finding.item.and_then(|i| items.get(i));
+            let (resource, file) =
+                finding
+                    .item
+                    .and_then(|i| items.get(i))
+                    .map_or((None, None), |node| {
+                        let (id, file) = identity(node);
+                        (Some(id), file)
+                    });
             Report {
                 severity: finding.severity,
                 message: finding.message.clone(),
-                resource: node.map(|n| Rc::new(ResourceId::of(n))),
+                resource,
                 field: finding.path.as_ref().map(|p| {
                     Box::new(FieldReport {
                         path: p.text(),
@@ -185,7 +193,7 @@ fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
                         proposed: None,
                     })
                 }),
-                file: node.and_then(file_of).map(Rc::new),
+                file,
             }
         })
         .collect()
@@ -206,12 +214,13 @@ fn insert_creates<'a>(
     for (i, node) in items.into_iter().enumerate() {
         out.push(node);
         while let Some(made) = creates.next_if(|c| c.after == i) {
+            let (id, file) = identity(&made.object);
             reports.push(Report {
                 severity: Severity::Info,
                 message: made.message,
-                resource: Some(Rc::new(ResourceId::of(&made.object))),
+                resource: Some(id),
                 field: None,
-                file: file_of(&made.object).map(Rc::new),
+                file,
             });
             out.push(made.object);
         }

@@ -45,6 +45,7 @@ fn run_with(stdin: &[u8], config: Option<&str>) -> Run {
     }
 }
 
+/// The common part: failed, said why, did not panic.
 fn assert_clean_failure(run: &Run, stderr_has: &[&str]) {
     assert!(
         run.code.is_some_and(|c| c != 0),

@@ -3,9 +3,9 @@
 //! `app` label), so it cannot match another workload's pods. Terms the user wrote stay.
 
 use k8s_openapi::api::core::v1::{PodAffinityTerm, WeightedPodAffinityTerm};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::{object, Plan};
+use super::{object, selector_json, Plan};
 use crate::config::{AntiAffinity, AntiAffinityMode};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
@@ -139,8 +139,4 @@ fn mode_word(mode: AntiAffinityMode) -> &'static str {
         AntiAffinityMode::Preferred => "preferred",
         AntiAffinityMode::None => "none",
     }
-}
-
-fn selector_json(w: &Workload) -> Value {
-    serde_json::to_value(&w.selector).unwrap_or(Value::Null)
 }

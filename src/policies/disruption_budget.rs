@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 
 use super::{
-    ceil_percent, generated_metadata, object, replica_floor, Context, Create, Plan, Severity,
+    ceil_percent, generated_metadata, object, replica_floor, selector_json, Context, Create, Plan,
+    Severity,
 };
 use crate::config::{DisruptionBudget, Effective, IntOrPercent};
 use crate::edit::{Edit, FieldPath};
@@ -126,10 +127,7 @@ pub fn plan(
         None => {
             let mut spec = serde_json::Map::new();
             spec.insert(field.into(), value);
-            spec.insert(
-                "selector".into(),
-                serde_json::to_value(&w.selector).unwrap_or(Value::Null),
-            );
+            spec.insert("selector".into(), selector_json(w));
             if always_allow {
                 spec.insert("unhealthyPodEvictionPolicy".into(), json!("AlwaysAllow"));
             }

@@ -257,6 +257,12 @@ fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     )
 }
 
+/// The workload's `spec.selector` as JSON: the label selector of the terms, constraints and
+/// budgets written for it.
+fn selector_json(w: &Workload) -> Value {
+    serde_json::to_value(&w.selector).unwrap_or(Value::Null)
+}
+
 /// `percent` of `count`, rounded up, as Kubernetes scales surge and budget percentages.
 fn ceil_percent(count: i32, percent: i32) -> i64 {
     (i64::from(count.max(0)) * i64::from(percent.max(0)) + 99) / 100

@@ -6,7 +6,7 @@
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use serde_json::json;
 
-use super::{object, Context, Plan};
+use super::{object, selector_json, Context, Plan};
 use crate::config::TopologySpread;
 use crate::edit::Edit;
 use crate::inventory::Workload;
@@ -32,10 +32,7 @@ pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
                 ("maxSkew", spread.max_skew.into()),
                 ("topologyKey", key.into()),
                 ("whenUnsatisfiable", when.into()),
-                (
-                    "labelSelector",
-                    serde_json::to_value(&w.selector).unwrap_or_default(),
-                ),
+                ("labelSelector", selector_json(w)),
             ]);
             if w.traits.pod_template_hash && ctx.kubernetes_version >= (1, 27) {
                 constraint["matchLabelKeys"] = json!(["pod-template-hash"]);
