@@ -43,7 +43,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
         let mut w = light.with_pod(node).map_err(|e| anyhow!("{e}"))?;
         let plan = policies::plan_workload(&w, &settings, &ctx);
         apply_edits(&mut items, plan.edits, &mut reports, &mut changed)?;
-        creates.extend(plan.creates.into_iter().map(Made::from));
+        creates.extend(plan.creates);
         findings.extend(plan.findings);
         w.drop_pod();
         planned.push((w, settings));
@@ -51,7 +51,7 @@ pub fn run<'a>(mut items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a
     let mut rest = policies::config_map_edits(&planned, &inventory);
     rest.extend(policies::input_checks(&planned, &ctx));
     apply_edits(&mut items, rest.edits, &mut reports, &mut changed)?;
-    creates.extend(rest.creates.into_iter().map(Made::from));
+    creates.extend(rest.creates);
     findings.extend(rest.findings);
     findings.extend(policies::unmatched_selectors(
         policy.strict(),
@@ -202,7 +202,7 @@ fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
 /// Inserts new objects right after the item they were made for, in a stable order.
 fn insert_creates<'a>(
     items: Vec<Node<'a>>,
-    mut creates: Vec<Made>,
+    mut creates: Vec<Create>,
 ) -> (Vec<Node<'a>>, Vec<Report>) {
     if creates.is_empty() {
         return (items, Vec::new());
@@ -226,22 +226,4 @@ fn insert_creates<'a>(
         }
     }
     (out, reports)
-}
-
-/// A new object as a node: converted from the policy's JSON as soon as it is planned, so the
-/// JSON and the node of all new objects are never alive together.
-struct Made {
-    after: usize,
-    object: Node<'static>,
-    message: String,
-}
-
-impl From<Create> for Made {
-    fn from(create: Create) -> Self {
-        Made {
-            after: create.after,
-            object: Node::from_json(&create.object),
-            message: create.message,
-        }
-    }
 }

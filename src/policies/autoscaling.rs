@@ -4,10 +4,13 @@
 
 use serde_json::{json, Value};
 
-use super::{generated_metadata, object, Create, Plan, Severity};
+use thin_vec::ThinVec;
+
+use super::{generated_metadata, Create, Plan, Severity};
 use crate::config::Autoscaling;
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
+use crate::yaml::{Node, Seq};
 
 #[must_use]
 pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan {
@@ -79,7 +82,7 @@ pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan
                             hpa.item,
                             Edit::append(
                                 metrics_path.clone(),
-                                metric(resource, target),
+                                metric(resource, target).to_json(),
                                 why(&format!("{resource} utilization target")),
                             ),
                         );
@@ -116,8 +119,24 @@ pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan
     plan
 }
 
-fn metric(resource: &str, target: i32) -> Value {
-    json!({"type": "Resource", "resource": {"name": resource, "target": {"type": "Utilization", "averageUtilization": target}}})
+/// A CPU or memory utilization metric, as a node for new HPAs (see [`Node::map`]).
+fn metric(resource: &'static str, target: i32) -> Node<'static> {
+    Node::map([
+        ("type", Node::string("Resource")),
+        (
+            "resource",
+            Node::map([
+                ("name", Node::string(resource)),
+                (
+                    "target",
+                    Node::map([
+                        ("type", Node::string("Utilization")),
+                        ("averageUtilization", Node::int(target)),
+                    ]),
+                ),
+            ]),
+        ),
+    ])
 }
 
 fn is_managed_metric(metric: &Value, resource: &str) -> bool {
@@ -126,28 +145,37 @@ fn is_managed_metric(metric: &Value, resource: &str) -> bool {
         && metric["resource"]["target"]["type"] == "Utilization"
 }
 
-fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Value {
-    let metrics: Vec<Value> = [
+fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Node<'static> {
+    let metrics: ThinVec<Node<'static>> = [
         ("cpu", settings.cpu_utilization),
         ("memory", settings.memory_utilization),
     ]
     .into_iter()
     .filter_map(|(resource, target)| Some(metric(resource, target?)))
     .collect();
-    object([
-        ("apiVersion", "autoscaling/v2".into()),
-        ("kind", "HorizontalPodAutoscaler".into()),
+    let target = Node::map([
+        ("apiVersion", Node::string(w.id.api_version.clone())),
+        ("kind", Node::string(w.id.kind.clone())),
+        ("name", Node::string(w.id.name.clone())),
+    ]);
+    Node::map([
+        ("apiVersion", Node::string("autoscaling/v2")),
+        ("kind", Node::string("HorizontalPodAutoscaler")),
         ("metadata", generated_metadata(w, "hpa", inventory)),
         (
             "spec",
-            object([
+            Node::map([
+                ("scaleTargetRef", target),
+                ("minReplicas", Node::int(settings.min_replicas)),
+                ("maxReplicas", Node::int(settings.max_replicas)),
                 (
-                    "scaleTargetRef",
-                    json!({"apiVersion": w.id.api_version, "kind": w.id.kind, "name": w.id.name}),
+                    "metrics",
+                    Node::Seq(Seq {
+                        items: metrics,
+                        flow: false,
+                        tag: None,
+                    }),
                 ),
-                ("minReplicas", settings.min_replicas.into()),
-                ("maxReplicas", settings.max_replicas.into()),
-                ("metrics", Value::Array(metrics)),
             ]),
         ),
     ])

@@ -6,12 +6,12 @@
 use serde_json::{json, Value};
 
 use super::{
-    ceil_percent, generated_metadata, object, replica_floor, selector_json, Context, Create, Plan,
-    Severity,
+    ceil_percent, generated_metadata, replica_floor, selector_node, Context, Create, Plan, Severity,
 };
 use crate::config::{DisruptionBudget, Effective, IntOrPercent};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
+use crate::yaml::{Map, Node};
 
 /// Pods a budget field stands for at `floor` (Kubernetes rounds both percentages up).
 fn pods(value: &IntOrPercent, floor: i32) -> i32 {
@@ -125,17 +125,17 @@ pub fn plan(
             }
         }
         None => {
-            let mut spec = serde_json::Map::new();
-            spec.insert(field.into(), value);
-            spec.insert("selector".into(), selector_json(w));
+            let mut spec = Map::new();
+            spec.push(field, Node::from_json(&value));
+            spec.push("selector", selector_node(w));
             if always_allow {
-                spec.insert("unhealthyPodEvictionPolicy".into(), json!("AlwaysAllow"));
+                spec.push("unhealthyPodEvictionPolicy", Node::string("AlwaysAllow"));
             }
-            let object = object([
-                ("apiVersion", "policy/v1".into()),
-                ("kind", "PodDisruptionBudget".into()),
+            let object = Node::map([
+                ("apiVersion", Node::string("policy/v1")),
+                ("kind", Node::string("PodDisruptionBudget")),
                 ("metadata", generated_metadata(w, "pdb", ctx.inventory)),
-                ("spec", Value::Object(spec)),
+                ("spec", Node::Map(spec)),
             ]);
             plan.creates.push(Create {
                 after: w.item,

@@ -13,12 +13,13 @@ mod resources;
 mod rollout;
 mod topology_spread;
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
 use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
+use crate::yaml::{Map, Node, Scalar};
 
 pub use checks::{input_checks, unmatched_selectors};
 pub use config_hash::config_hash_edits;
@@ -52,16 +53,17 @@ pub struct Finding {
     pub path: Option<FieldPath>,
 }
 
-/// A new object, placed right after the item it was made for.
-#[derive(Debug, Clone, PartialEq)]
+/// A new object, placed right after the item it was made for. Built as a node, not JSON: see
+/// [`Node::map`].
+#[derive(Debug, Clone)]
 pub struct Create {
     pub after: usize,
-    pub object: Value,
+    pub object: Node<'static>,
     pub message: String,
 }
 
 /// Everything the policies want done, in the order it will be applied and reported.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone)]
 pub struct Plan {
     pub edits: Vec<(usize, Edit)>,
     pub creates: Vec<Create>,
@@ -176,39 +178,40 @@ fn generated_name(w: &Workload, inventory: &Inventory) -> String {
 /// Metadata for an object generated for `w`: its name, namespace and labels, and kpt path
 /// annotations so kpt writes it beside the workload (`<dir>/<prefix>-<name>.yaml`). Never id
 /// or local-config annotations (see krm-protocol.md).
-fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) -> Value {
-    let name = generated_name(w, inventory);
+fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) -> Node<'static> {
     let mut metadata = Map::new();
-    metadata.insert("name".into(), Value::String(name));
+    metadata.push("name", Node::string(generated_name(w, inventory)));
     if let Some(ns) = &w.id.namespace {
-        metadata.insert("namespace".into(), Value::String(ns.clone()));
+        metadata.push("namespace", Node::string(ns.clone()));
     }
     if !w.labels.is_empty() {
-        metadata.insert("labels".into(), json!(w.labels));
+        let labels = w
+            .labels
+            .iter()
+            .map(|(key, value)| (Scalar::string(key.clone()), Node::string(value.clone())));
+        metadata.push(
+            "labels",
+            Node::Map(Map {
+                entries: labels.collect(),
+                ..Map::new()
+            }),
+        );
     }
     let mut annotations = Map::new();
     if let Some(file) = &w.file {
-        let dir = file
-            .rsplit_once('/')
-            .map(|(d, _)| format!("{d}/"))
-            .unwrap_or_default();
+        let dir = file.rfind('/').and_then(|i| file.get(..=i)).unwrap_or("");
+        let path = format!("{dir}{file_prefix}-{}.yaml", w.id.name);
         for key in PATH_ANNOTATIONS {
-            annotations.insert(
-                key.into(),
-                json!(format!("{dir}{file_prefix}-{}.yaml", w.id.name)),
-            );
+            annotations.push(key, Node::string(path.clone()));
         }
     }
     if let Some(package) = &w.package_path {
-        annotations.insert(
-            PACKAGE_PATH_ANNOTATION.into(),
-            Value::String(package.clone()),
-        );
+        annotations.push(PACKAGE_PATH_ANNOTATION, Node::string(package.clone()));
     }
-    if !annotations.is_empty() {
-        metadata.insert("annotations".into(), Value::Object(annotations));
+    if !annotations.entries.is_empty() {
+        metadata.push("annotations", Node::Map(annotations));
     }
-    Value::Object(metadata)
+    Node::Map(metadata)
 }
 
 /// Runs every per-workload policy, in a fixed order: resources first, so the checks see the
@@ -261,6 +264,11 @@ fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
 /// budgets written for it.
 fn selector_json(w: &Workload) -> Value {
     serde_json::to_value(&w.selector).unwrap_or(Value::Null)
+}
+
+/// The workload's `spec.selector` as a node, for new objects.
+fn selector_node(w: &Workload) -> Node<'static> {
+    Node::from_json(&selector_json(w))
 }
 
 /// `percent` of `count`, rounded up, as Kubernetes scales surge and budget percentages.
