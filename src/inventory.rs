@@ -13,7 +13,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::config::PodTemplatePath;
 use crate::edit::FieldPath;
 use crate::resource::{file_of, is_local_config, is_skipped, ResourceId};
-use crate::yaml::{from_node, Node};
+use crate::yaml::{from_node, Cow, Node};
 
 /// How a kind rolls out new pods: which strategy fields the rollout policy sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,7 +31,8 @@ pub enum RolloutKind {
 /// here, so no policy guesses at paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KindTraits {
-    pub template: Vec<String>,
+    /// Borrowed for the built-in kinds: every field path of a workload starts with it.
+    pub template: Vec<Cow<'static, str>>,
     /// Has `spec.replicas`: fixed replicas, HPA and PodDisruptionBudget apply.
     pub scalable: bool,
     /// Runs several interchangeable pods selected by `spec.selector`: anti-affinity and spread apply.
@@ -42,9 +43,9 @@ pub struct KindTraits {
 }
 
 impl KindTraits {
-    fn builtin(template: &[&str], scalable: bool, rollout: RolloutKind) -> Self {
+    fn builtin(template: &[&'static str], scalable: bool, rollout: RolloutKind) -> Self {
         KindTraits {
-            template: template.iter().map(|s| (*s).to_owned()).collect(),
+            template: template.iter().map(|s| Cow::borrowed(*s)).collect(),
             scalable,
             spreads: scalable,
             rollout,
@@ -88,7 +89,7 @@ impl KindTraits {
                 c.kind == id.kind && c.api_group.as_deref().is_none_or(|g| g == id.group())
             })?;
             Some(KindTraits {
-                template: entry.path.clone(),
+                template: entry.path.iter().cloned().map(Cow::owned).collect(),
                 scalable: entry.scalable,
                 spreads: entry.scalable,
                 rollout: RolloutKind::None,
@@ -177,7 +178,7 @@ impl Workload {
     /// the item, so the run reads one workload's pod at a time and drops it once planned.
     pub fn with_pod(&self, node: &Node<'_>) -> Result<Workload, InputError> {
         let fail = |path: &str, message: String| InputError::at(&self.id, path, message);
-        let template_keys: Vec<&str> = self.traits.template.iter().map(String::as_str).collect();
+        let template_keys: Vec<&str> = self.traits.template.iter().map(|k| k.as_ref()).collect();
         let template_path = template_keys.join(".");
         let template: PodTemplateSpec = match node.get_path(&template_keys) {
             Some(n) => {

@@ -137,7 +137,7 @@ fn requests_for_utilization(
                     .clone()
                     .key("resources")
                     .key("requests")
-                    .key(resource);
+                    .key(*resource);
                 let message = format!(
                     "container {} has no {resource} request, so the HPA's {resource} utilization target can never be computed and it will not scale; set resources.requests.{resource}",
                     c.name
@@ -163,7 +163,7 @@ fn image_problem(image: &str) -> Option<&'static str> {
 fn probes_and_tags(plan: &mut Plan, w: &Workload, severity: Severity) {
     for pc in w.all_containers().filter(|pc| !pc.init) {
         let c = pc.container;
-        let at = |key: &str| Some(pc.path.clone().key(key));
+        let at = |key: &'static str| Some(pc.path.clone().key(key));
         for (probe, present) in [
             ("livenessProbe", c.liveness_probe.is_some()),
             ("readinessProbe", c.readiness_probe.is_some()),
@@ -316,7 +316,7 @@ pub fn input_checks(selected: &[(Workload, Effective)], ctx: &Context<'_>) -> Pl
             plan.finding(
                 ctx.check,
                 cm.item,
-                Some(FieldPath::keys(&["data", key])),
+                Some(FieldPath::keys(&["data"]).key(key.to_owned())),
                 message,
             );
         }

@@ -36,7 +36,7 @@ fn container(
     let default = SecurityContext::default();
     let sc = sc.unwrap_or(&default);
     let hardened = |field: &str| format!("container {name}: hardened security context ({field})");
-    let mut contradicts = |field: &str, value: &str, why: &str| {
+    let mut contradicts = |field: &'static str, value: &str, why: &str| {
         let message = format!(
             "container {name} sets {field}: {value}, which {why}; envpolicy keeps the user's value"
         );

@@ -106,7 +106,7 @@ pub fn config_map_edits(selected: &[(Workload, Effective)], inventory: &Inventor
                 plan.edit(
                     cm.item,
                     Edit::set(
-                        FieldPath::keys(&["data", key]),
+                        FieldPath::keys(&["data"]).key(key.to_owned()),
                         json!(in_case_of(value, &settings.level)),
                         message,
                     ),

@@ -18,7 +18,7 @@ pub fn plan(w: &Workload, resources: &Resources) -> Plan {
             ("limits", &resources.limits),
         ] {
             for (resource, quantity) in values {
-                let path = base.clone().key(section).key(resource);
+                let path = base.clone().key(section).key(resource.clone());
                 let message = format!(
                     "container {}: {} {section} {quantity}",
                     container.name, resource

@@ -93,6 +93,13 @@ fn resolved(s: &Scalar<'_>) -> Resolved {
     }
 }
 
+/// `resolved(s) == Resolved::Null` without resolving numbers: asked of every optional field.
+fn is_null(s: &Scalar<'_>) -> bool {
+    s.style == Style::Plain
+        && matches!(s.value.as_ref(), "" | "~" | "null" | "Null" | "NULL")
+        && resolved(s) == Resolved::Null
+}
+
 impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
     type Error = Error;
 
@@ -119,9 +126,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.node {
-            Node::Scalar(s) if !self.strict && resolved(s) != Resolved::Null => {
-                visitor.visit_str(&s.value)
-            }
+            Node::Scalar(s) if !self.strict && !is_null(s) => visitor.visit_str(&s.value),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -147,7 +152,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'_, '_> {
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match self.node {
-            Node::Scalar(s) if resolved(s) == Resolved::Null => visitor.visit_none(),
+            Node::Scalar(s) if is_null(s) => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
