@@ -206,8 +206,8 @@ impl<'a> Map<'a> {
     }
 
     /// Appends a field without looking for one of the same name: for building new mappings.
-    pub fn push(&mut self, key: impl Into<Cow<'a, str>>, value: Node<'a>) {
-        self.entries.push((Scalar::string(key), value));
+    pub fn push(&mut self, key: &'static str, value: Node<'a>) {
+        self.entries.push((field_name(key), value));
     }
 
     /// Removes `key`, returning its value.
@@ -227,6 +227,13 @@ impl Default for Map<'_> {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// A field name written in the code (`apiVersion`, `minReplicas`): plain, as every such name is
+/// safe to write plain, so the writer need not check it each time.
+fn field_name<'a>(key: &'static str) -> Scalar<'a> {
+    debug_assert!(scalar::plain_is_safe(key, false), "{key}");
+    Scalar::plain(key)
 }
 
 /// Keys and common values of results and generated objects, borrowed instead of copied: a run
@@ -298,11 +305,11 @@ impl<'a> Node<'a> {
     /// PDBs) this way: through JSON each cost a hash map per mapping and a second copy, 13% of
     /// the policies' time at 1,000 workloads (bench/README.md).
     #[must_use]
-    pub fn map(fields: impl IntoIterator<Item = (&'a str, Node<'a>)>) -> Self {
+    pub fn map(fields: impl IntoIterator<Item = (&'static str, Node<'a>)>) -> Self {
         Node::Map(Map {
             entries: fields
                 .into_iter()
-                .map(|(key, value)| (Scalar::string(key), value))
+                .map(|(key, value)| (field_name(key), value))
                 .collect(),
             flow: false,
             tag: None,

@@ -20,6 +20,13 @@ pub enum Resolved {
 /// underscores in numbers (`1_000`), hex, binary, floats.
 #[must_use]
 pub fn resolve_plain(s: &str) -> Resolved {
+    // Words and numbers aside, everything is a string: the longest word is five bytes
+    // (`false`, `+.inf`), and numbers start with a digit, a sign or a dot. Most scalars a run
+    // writes are names, so this answers them before the word list.
+    let number_like = |b: &u8| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.');
+    if s.len() > 5 && !s.as_bytes().first().is_some_and(number_like) {
+        return Resolved::Str;
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "true" | "True" | "TRUE" => {
@@ -216,34 +223,55 @@ pub(super) fn single_quoted(out: &mut String, s: &str) {
     out.push('\'');
 }
 
-/// Writes `s` double-quoted on one line, escaping what YAML does not allow raw.
+/// Writes `s` double-quoted on one line, escaping what YAML does not allow raw. Runs of plain
+/// ASCII are copied whole: every result's message is written this way.
 pub(super) fn double_quoted(out: &mut String, s: &str) {
-    use std::fmt::Write;
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if is_printable(c) => out.push(c),
-            c if (c as u32) <= 0xFF => {
-                let _ = write!(out, "\\x{:02X}", c as u32);
-            }
-            c if (c as u32) <= 0xFFFF => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08X}", c as u32);
-            }
+    let mut rest = s;
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\')
+    {
+        // `at` is an ASCII byte or the first byte of a character: a character boundary.
+        let Some((plain, tail)) = rest.split_at_checked(at) else {
+            break;
+        };
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        let Some(c) = chars.next() else {
+            break;
+        };
+        escaped(out, c);
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
+/// One character inside double quotes: as is when printable, else its escape.
+fn escaped(out: &mut String, c: char) {
+    use std::fmt::Write;
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push_str("\\t"),
+        '\r' => out.push_str("\\r"),
+        '\0' => out.push_str("\\0"),
+        '\u{85}' => out.push_str("\\N"),
+        '\u{2028}' => out.push_str("\\L"),
+        '\u{2029}' => out.push_str("\\P"),
+        c if is_printable(c) => out.push(c),
+        c if (c as u32) <= 0xFF => {
+            let _ = write!(out, "\\x{:02X}", c as u32);
+        }
+        c if (c as u32) <= 0xFFFF => {
+            let _ = write!(out, "\\u{:04X}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\U{:08X}", c as u32);
         }
     }
-    out.push('"');
 }
 
 /// True when every character may appear raw in a literal block scalar.
