@@ -191,21 +191,22 @@ fn probes_and_tags(plan: &mut Plan, w: &Workload, severity: Severity) {
 /// `*_CREDENTIALS` (any case, `-` and `.` read as `_`).
 #[must_use]
 pub fn looks_like_secret(name: &str) -> bool {
-    let normal: String = name
-        .chars()
-        .map(|c| {
-            if c == '-' || c == '.' {
-                '_'
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
-        .collect();
     const SUFFIXES: [&str; 6] = ["KEY", "PASSWORD", "PASS", "TOKEN", "SECRET", "CREDENTIALS"];
-    SUFFIXES.iter().any(|s| {
-        normal
-            .strip_suffix(s)
-            .is_some_and(|rest| (rest.is_empty() && *s != "KEY") || rest.ends_with('_'))
+    // Compared in place, without a normalized copy: every env var of every container is asked.
+    let bytes = name.as_bytes();
+    SUFFIXES.iter().any(|suffix| {
+        let Some((rest, tail)) = bytes
+            .len()
+            .checked_sub(suffix.len())
+            .and_then(|at| bytes.split_at_checked(at))
+        else {
+            return false;
+        };
+        tail.eq_ignore_ascii_case(suffix.as_bytes())
+            && match rest.last() {
+                None => *suffix != "KEY",
+                Some(b) => matches!(b, b'_' | b'-' | b'.'),
+            }
     })
 }
 
@@ -382,6 +383,28 @@ mod tests {
             "TOKENIZER",
         ] {
             assert!(!looks_like_secret(name), "{name}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The in-place comparison answers as the definition does: normalize (`-` and `.` as
+        /// `_`, upper case), then look for a suffix that stands alone or after `_`.
+        #[test]
+        fn secret_check_matches_its_definition(
+            stem in "[a-zA-Z0-9_.é-]{0,6}",
+            suffix in proptest::sample::select(vec!["", "key", "Pass", "PASSWORD", "token", "secreT", "credentials", "KE"]),
+        ) {
+            let name = format!("{stem}{suffix}");
+            let normal: String = name
+                .chars()
+                .map(|c| if c == '-' || c == '.' { '_' } else { c.to_ascii_uppercase() })
+                .collect();
+            let want = ["KEY", "PASSWORD", "PASS", "TOKEN", "SECRET", "CREDENTIALS"].iter().any(|s| {
+                normal
+                    .strip_suffix(s)
+                    .is_some_and(|rest| (rest.is_empty() && *s != "KEY") || rest.ends_with('_'))
+            });
+            proptest::prop_assert_eq!(looks_like_secret(&name), want, "{}", name);
         }
     }
 
