@@ -130,7 +130,6 @@ fn apply_edits(
     reports: &mut Vec<Report>,
     changed: &mut Vec<usize>,
 ) -> Result<()> {
-    reports.reserve(edits.len());
     // The identity and file of the item edited last: one workload's edits come together.
     let mut current: Option<(usize, Rc<ResourceId>, Option<Rc<File>>)> = None;
     for (item, Edit { path, op, message }) in edits {

@@ -125,7 +125,7 @@ pub fn plan(
             }
         }
         None => {
-            let mut spec = Map::new();
+            let mut spec = Map::with_capacity(3);
             spec.push(field, Node::from_json(&value));
             spec.push("selector", selector_node(w));
             if always_allow {

@@ -179,7 +179,7 @@ fn generated_name(w: &Workload, inventory: &Inventory) -> String {
 /// annotations so kpt writes it beside the workload (`<dir>/<prefix>-<name>.yaml`). Never id
 /// or local-config annotations (see krm-protocol.md).
 fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) -> Node<'static> {
-    let mut metadata = Map::new();
+    let mut metadata = Map::with_capacity(4);
     metadata.push("name", Node::string(generated_name(w, inventory)));
     if let Some(ns) = &w.id.namespace {
         metadata.push("namespace", Node::string(ns.clone()));
@@ -197,7 +197,7 @@ fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) ->
             }),
         );
     }
-    let mut annotations = Map::new();
+    let mut annotations = Map::with_capacity(PATH_ANNOTATIONS.len() + 1);
     if let Some(file) = &w.file {
         let dir = file.rfind('/').and_then(|i| file.get(..=i)).unwrap_or("");
         let path = format!("{dir}{file_prefix}-{}.yaml", w.id.name);

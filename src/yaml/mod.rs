@@ -223,6 +223,18 @@ impl<'a> Map<'a> {
     }
 }
 
+impl<'a> Map<'a> {
+    /// An empty block mapping with room for `fields` entries: new objects are built field by
+    /// field, and a grown vector would keep unused room in every one of them.
+    #[must_use]
+    pub fn with_capacity(fields: usize) -> Self {
+        Map {
+            entries: ThinVec::with_capacity(fields),
+            ..Map::new()
+        }
+    }
+}
+
 impl Default for Map<'_> {
     fn default() -> Self {
         Self::new()
