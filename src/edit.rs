@@ -5,9 +5,8 @@
 use std::fmt;
 
 use serde_json::Value;
-use thin_vec::ThinVec;
 
-use crate::yaml::{Cow, Map, Node, Scalar, Seq, Style};
+use crate::yaml::{Cow, Map, Node, Scalar, Style};
 
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,14 +202,8 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
                 return Err(fail("parent is not a mapping"));
             };
             if m.get(k).is_none() {
-                m.entries.push((
-                    Scalar::string(k.clone()),
-                    Node::Seq(Seq {
-                        items: ThinVec::new(),
-                        flow: false,
-                        tag: None,
-                    }),
-                ));
+                m.entries
+                    .push((Scalar::string(k.clone()), Node::seq(std::iter::empty())));
             }
             let Some(Node::Seq(seq)) = m.get_mut(k) else {
                 return Err(fail("not a list"));

@@ -4,13 +4,11 @@
 
 use serde_json::{json, Value};
 
-use thin_vec::ThinVec;
-
 use super::{generated_metadata, Create, Plan, Severity};
 use crate::config::Autoscaling;
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload};
-use crate::yaml::{Node, Seq};
+use crate::yaml::Node;
 
 #[must_use]
 pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan {
@@ -146,13 +144,12 @@ fn is_managed_metric(metric: &Value, resource: &str) -> bool {
 }
 
 fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Node<'static> {
-    let metrics: ThinVec<Node<'static>> = [
+    let metrics = [
         ("cpu", settings.cpu_utilization),
         ("memory", settings.memory_utilization),
     ]
     .into_iter()
-    .filter_map(|(resource, target)| Some(metric(resource, target?)))
-    .collect();
+    .filter_map(|(resource, target)| Some(metric(resource, target?)));
     let target = Node::map([
         ("apiVersion", Node::string(w.id.api_version.clone())),
         ("kind", Node::string(w.id.kind.clone())),
@@ -168,14 +165,7 @@ fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Node<
                 ("scaleTargetRef", target),
                 ("minReplicas", Node::int(settings.min_replicas)),
                 ("maxReplicas", Node::int(settings.max_replicas)),
-                (
-                    "metrics",
-                    Node::Seq(Seq {
-                        items: metrics,
-                        flow: false,
-                        tag: None,
-                    }),
-                ),
+                ("metrics", Node::seq(metrics)),
             ]),
         ),
     ])

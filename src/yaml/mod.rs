@@ -182,6 +182,16 @@ impl<'a> Map<'a> {
         }
     }
 
+    /// An empty block mapping with room for `fields` entries: new objects are built field by
+    /// field, and a grown vector would keep unused room in every one of them.
+    #[must_use]
+    pub fn with_capacity(fields: usize) -> Self {
+        Map {
+            entries: ThinVec::with_capacity(fields),
+            ..Map::new()
+        }
+    }
+
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.entries
@@ -223,18 +233,6 @@ impl<'a> Map<'a> {
     }
 }
 
-impl<'a> Map<'a> {
-    /// An empty block mapping with room for `fields` entries: new objects are built field by
-    /// field, and a grown vector would keep unused room in every one of them.
-    #[must_use]
-    pub fn with_capacity(fields: usize) -> Self {
-        Map {
-            entries: ThinVec::with_capacity(fields),
-            ..Map::new()
-        }
-    }
-}
-
 impl Default for Map<'_> {
     fn default() -> Self {
         Self::new()
@@ -248,62 +246,34 @@ fn field_name<'a>(key: &'static str) -> Scalar<'a> {
     Scalar::plain(key)
 }
 
-/// Keys and common values of results and generated objects, borrowed instead of copied: a run
-/// writes them tens of thousands of times.
+/// Keys and common values of the JSON that still becomes nodes (edit values: anti-affinity
+/// terms, spread constraints, HPA metrics, strategies; new PDBs' selectors), borrowed instead of
+/// copied: a run converts tens of thousands. New objects and results are built without JSON.
 fn interned(text: &str) -> Cow<'static, str> {
     const COMMON: &[&str] = &[
-        "message",
-        "severity",
-        "resourceRef",
-        "apiVersion",
-        "kind",
         "name",
-        "namespace",
-        "field",
-        "path",
-        "currentValue",
-        "proposedValue",
-        "file",
-        "index",
-        "metadata",
-        "labels",
-        "annotations",
-        "spec",
-        "selector",
-        "matchLabels",
         "labelSelector",
+        "matchLabels",
+        "matchExpressions",
         "topologyKey",
+        "weight",
+        "podAffinityTerm",
+        "maxSkew",
+        "whenUnsatisfiable",
+        "matchLabelKeys",
+        "pod-template-hash",
+        "DoNotSchedule",
+        "ScheduleAnyway",
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
         "type",
         "resource",
         "target",
         "averageUtilization",
-        "minReplicas",
-        "maxReplicas",
-        "metrics",
-        "scaleTargetRef",
-        "tags",
-        "minAvailable",
-        "maxUnavailable",
-        "maxSurge",
-        "maxSkew",
-        "whenUnsatisfiable",
-        "matchLabelKeys",
-        "apps/v1",
-        "autoscaling/v2",
-        "policy/v1",
-        "HorizontalPodAutoscaler",
-        "PodDisruptionBudget",
-        "Deployment",
-        "StatefulSet",
         "Resource",
         "Utilization",
         "cpu",
         "memory",
-        "kubernetes.io/hostname",
-        "topology.kubernetes.io/zone",
-        "DoNotSchedule",
-        "ScheduleAnyway",
-        "pod-template-hash",
         "RollingUpdate",
     ];
     match COMMON.iter().find(|c| **c == text) {
@@ -323,6 +293,16 @@ impl<'a> Node<'a> {
                 .into_iter()
                 .map(|(key, value)| (field_name(key), value))
                 .collect(),
+            flow: false,
+            tag: None,
+        })
+    }
+
+    /// A new block sequence of these items.
+    #[must_use]
+    pub fn seq(items: impl IntoIterator<Item = Node<'a>>) -> Self {
+        Node::Seq(Seq {
+            items: items.into_iter().collect(),
             flow: false,
             tag: None,
         })
@@ -410,11 +390,7 @@ impl<'a> Node<'a> {
             Value::Bool(b) => Node::Scalar(Scalar::plain(if *b { "true" } else { "false" })),
             Value::Number(n) => Node::Scalar(Scalar::plain(n.to_string())),
             Value::String(s) => Node::Scalar(Scalar::string(interned(s))),
-            Value::Array(items) => Node::Seq(Seq {
-                items: items.iter().map(Node::from_json).collect(),
-                flow: false,
-                tag: None,
-            }),
+            Value::Array(items) => Node::seq(items.iter().map(Node::from_json)),
             Value::Object(fields) => Node::Map(Map {
                 entries: fields
                     .iter()
