@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
@@ -137,7 +137,7 @@ impl InputError {
 /// inventory read (shared, never copied per workload) plus, while planned, its pod.
 #[derive(Debug, Clone)]
 pub struct Workload {
-    core: Rc<WorkloadCore>,
+    core: Arc<WorkloadCore>,
     /// Empty in the inventory; filled by [`Workload::with_pod`] while the workload is planned.
     pod: Option<Box<PodSpec>>,
     /// ConfigMaps its pods read (env, envFrom, volumes), by name; filled with the pod.
@@ -190,7 +190,7 @@ impl Workload {
             .spec
             .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
         Ok(Workload {
-            core: Rc::clone(&self.core),
+            core: Arc::clone(&self.core),
             config_maps: consumed_config_maps(&pod),
             pod: Some(Box::new(pod)),
         })
@@ -661,7 +661,7 @@ fn workload(
         .str_at(&["spec", strategy_key, "type"])
         .map(str::to_owned);
     Ok(Workload {
-        core: Rc::new(WorkloadCore {
+        core: Arc::new(WorkloadCore {
             item,
             id: id.clone(),
             labels,

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 
 use envpolicy::config::Policy;
 use envpolicy::report::Report;
-use envpolicy::run::run;
+use envpolicy::run::{run_with, Parallelism};
 use envpolicy::wire;
 use envpolicy::yaml::{emit_document, parse_stream, Node};
 
@@ -45,11 +45,15 @@ struct Output {
 }
 
 fn pipeline(stdin: &str) -> Result<Output, String> {
+    pipeline_with(stdin, Parallelism::default())
+}
+
+fn pipeline_with(stdin: &str, parallelism: Parallelism) -> Result<Output, String> {
     let mut input = wire::read(stdin, None).map_err(|e| format!("{e:#}"))?;
     let config = input.function_config.as_ref().map(Node::to_json);
     let policy = Policy::from_config(config.as_ref()).map_err(|e| e.to_string())?;
-    let (items, reports) =
-        run(std::mem::take(&mut input.items), &policy).map_err(|e| format!("{e:#}"))?;
+    let (items, reports) = run_with(std::mem::take(&mut input.items), &policy, parallelism)
+        .map_err(|e| format!("{e:#}"))?;
     let items_json = items.iter().map(Node::to_json).collect();
     let mode = input.mode;
     let text = wire::write(input.take_wrapper(), mode, items, &reports);
@@ -1210,6 +1214,21 @@ proptest! {
 // The generated input itself reads back as generated (else the properties test the writer).
 proptest! {
     #![proptest_config(config(100))]
+
+    /// Planning on several threads, in small batches, gives the same output, or the same error,
+    /// as planning on one.
+    #[test]
+    fn threads_do_not_change_the_output(items in items(), policy in policy(), writer in writer()) {
+        let text = write(&resource_list(&items, &policy), writer);
+        let one = Parallelism { min_part: usize::MAX, batch: usize::MAX };
+        let many = Parallelism { min_part: 1, batch: 3 };
+        let threads = rayon::ThreadPoolBuilder::new().num_threads(3).build().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        match (pipeline_with(&text, one), threads.install(|| pipeline_with(&text, many).map(|o| o.text))) {
+            (Ok(one), Ok(many)) => prop_assert_eq!(one.text, many),
+            (Err(one), Err(many)) => prop_assert_eq!(one, many),
+            (one, many) => prop_assert!(false, "one thread: {:?}\nthree: {:?}", one.map(|o| o.text), many),
+        }
+    }
 
     #[test]
     fn generated_input_reads_back_as_generated(items in items(), policy in policy(), writer in writer()) {
