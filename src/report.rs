@@ -1,13 +1,13 @@
 //! Results as the KRM spec defines them (`message`, `severity`, `resourceRef`, `field`, `file`):
 //! every change with its current and proposed value, every risk, every error.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
 use crate::policies::Severity;
 use crate::resource::{File, ResourceId};
-use crate::yaml::{emit_fields_seq_item, Field};
+use crate::yaml::{emit_fields_seq_item, write_each, Field};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldReport {
@@ -21,11 +21,11 @@ pub struct Report {
     pub severity: Severity,
     pub message: String,
     /// Shared by the reports of one resource (a workload gets ten or so).
-    pub resource: Option<Rc<ResourceId>>,
+    pub resource: Option<Arc<ResourceId>>,
     /// Boxed: most reports carry one, but a report without it stays small.
     pub field: Option<Box<FieldReport>>,
     /// kpt's file path and index of the resource.
-    pub file: Option<Rc<File>>,
+    pub file: Option<Arc<File>>,
 }
 
 impl Report {
@@ -124,6 +124,11 @@ impl Report {
         emit_fields_seq_item(out, &fields);
     }
 
+    /// Writes reports as items of the `results` list.
+    pub fn write_all(sink: &mut dyn std::io::Write, reports: &[Report]) -> std::io::Result<()> {
+        write_each(sink, reports, |out, report| report.write_seq_item(out))
+    }
+
     /// One line for people: `[warning] Deployment shop/web spec.replicas: message`.
     #[must_use]
     pub fn line(&self) -> String {
@@ -141,15 +146,15 @@ impl Report {
 
 #[cfg(test)]
 mod tests {
-    use std::rc::Rc;
+    use std::sync::Arc;
 
     use serde_json::json;
 
     use super::*;
     use crate::yaml::emit_json_seq_item;
 
-    fn id(namespace: Option<&str>) -> Rc<ResourceId> {
-        Rc::new(ResourceId {
+    fn id(namespace: Option<&str>) -> Arc<ResourceId> {
+        Arc::new(ResourceId {
             api_version: "apps/v1".into(),
             kind: "Deployment".into(),
             name: "yes".into(),
@@ -171,7 +176,7 @@ mod tests {
                     current: Some(json!("debug")),
                     proposed: Some(json!({"a": [1, {"b": null}], "c": {}, "d": [], "e": "1e3"})),
                 })),
-                file: Some(Rc::new(("dir/a b.yaml".into(), Some("3".into())))),
+                file: Some(Arc::new(("dir/a b.yaml".into(), Some("3".into())))),
             },
             Report {
                 severity: Severity::Warning,
@@ -182,7 +187,7 @@ mod tests {
                     current: Some(json!(2)),
                     proposed: None,
                 })),
-                file: Some(Rc::new(("x.yaml".into(), None))),
+                file: Some(Arc::new(("x.yaml".into(), None))),
             },
         ];
         for report in &reports {

@@ -1,7 +1,7 @@
 //! The pipeline: select workloads → each policy computes its edits → apply → reports.
 //! Nothing here knows the wire format or YAML text.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use rayon::prelude::*;
@@ -174,7 +174,7 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
         .map(|e| Report {
             severity: Severity::Info,
             message: "selected but left alone: annotated envpolicy.dev/skip or local config".into(),
-            resource: Some(Rc::new(e.id.clone())),
+            resource: Some(Arc::new(e.id.clone())),
             field: None,
             file: None,
         })
@@ -190,7 +190,7 @@ fn apply_edits(
     changed: &mut Vec<usize>,
 ) -> Result<()> {
     // The identity and file of the item edited last: one workload's edits come together.
-    let mut current: Option<(usize, Rc<ResourceId>, Option<Rc<File>>)> = None;
+    let mut current: Option<(usize, Arc<ResourceId>, Option<Arc<File>>)> = None;
     for (item, Edit { path, op, message }) in edits {
         let node = items
             .get_mut(item)
@@ -225,8 +225,8 @@ fn apply_edits(
 }
 
 /// An item's identity and kpt file, shared by the reports about it.
-fn identity(node: &Node<'_>) -> (Rc<ResourceId>, Option<Rc<File>>) {
-    (Rc::new(ResourceId::of(node)), file_of(node).map(Rc::new))
+fn identity(node: &Node<'_>) -> (Arc<ResourceId>, Option<Arc<File>>) {
+    (Arc::new(ResourceId::of(node)), file_of(node).map(Arc::new))
 }
 
 fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use thin_vec::ThinVec;
 
 use crate::report::Report;
-use crate::yaml::{emit_entry, emit_seq_item, parse_stream, write_stream, Node, Seq};
+use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Node, Seq};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -104,8 +104,8 @@ pub fn write(
 
 /// Streams the output in the input's mode: a plain stream, or a ResourceList
 /// `config.kubernetes.io/v1` that keeps the input wrapper's other fields and carries the
-/// results. Called only once everything has succeeded; items are written one by one, so the
-/// output (larger than the input) never sits in memory whole.
+/// results. Called only once everything has succeeded; items are written a part at a time, so
+/// the output (larger than the input) never sits in memory whole.
 pub fn write_to(
     sink: &mut dyn std::io::Write,
     input_wrapper: Option<Node<'_>>,
@@ -143,11 +143,7 @@ pub fn write_to(
                 continue;
             }
             sink.write_all(b"items:\n")?;
-            for item in items {
-                buf.clear();
-                emit_seq_item(&mut buf, item);
-                sink.write_all(buf.as_bytes())?;
-            }
+            write_seq_items(sink, items)?;
         } else {
             emit_entry(&mut buf, key, value);
             sink.write_all(buf.as_bytes())?;
@@ -155,11 +151,7 @@ pub fn write_to(
     }
     if !reports.is_empty() {
         sink.write_all(b"results:\n")?;
-        for report in reports {
-            buf.clear();
-            report.write_seq_item(&mut buf);
-            sink.write_all(buf.as_bytes())?;
-        }
+        Report::write_all(sink, reports)?;
     }
     Ok(())
 }

@@ -6,6 +6,8 @@
 use super::scalar::{
     double_quoted, literal_is_safe, plain_is_safe, single_quote_is_safe, single_quoted,
 };
+use rayon::prelude::*;
+
 use super::{Map, Node, Scalar, Seq, Style};
 
 /// Writes documents as a `---`-separated stream.
@@ -29,19 +31,63 @@ pub fn emit_document(doc: &Node<'_>) -> String {
     out
 }
 
-/// Writes documents as a `---`-separated stream to `sink`, one document at a time, so the
-/// output never has to exist as one string (it is larger than the input).
+/// Writes documents as a `---`-separated stream to `sink`, one part at a time, so the output
+/// never has to exist as one string (it is larger than the input).
 pub fn write_stream(sink: &mut dyn std::io::Write, docs: &[Node<'_>]) -> std::io::Result<()> {
+    let Some((first, rest)) = docs.split_first() else {
+        return Ok(());
+    };
     let mut buf = String::new();
-    for (i, doc) in docs.iter().enumerate() {
-        buf.clear();
-        if i > 0 {
-            buf.push_str("---\n");
+    emit_into(&mut buf, first);
+    sink.write_all(buf.as_bytes())?;
+    write_each(sink, rest, |out, doc| {
+        out.push_str("---\n");
+        emit_into(out, doc);
+    })
+}
+
+/// Things written together by one thread: a few hundred KB of text.
+const PART: usize = 256;
+
+/// Writes `things` to `sink` in order, each as `emit` writes it. Each thing is written alone,
+/// and writing is mostly walking the tree, so a large output is written in rounds: one part per
+/// core emitted at once (rayon), then the round's text written in order. Only a round's text is
+/// in memory at a time; a small output never starts the threads.
+pub fn write_each<T: Sync>(
+    sink: &mut dyn std::io::Write,
+    things: &[T],
+    emit: impl Fn(&mut String, &T) + Sync,
+) -> std::io::Result<()> {
+    let emit_part = |part: &[T], out: &mut String| part.iter().for_each(|t| emit(out, t));
+    if things.len() <= 2 * PART {
+        let mut buf = String::new();
+        for part in things.chunks(PART) {
+            buf.clear();
+            emit_part(part, &mut buf);
+            sink.write_all(buf.as_bytes())?;
         }
-        emit_into(&mut buf, doc);
-        sink.write_all(buf.as_bytes())?;
+        return Ok(());
+    }
+    let round = PART * rayon::current_num_threads().max(1);
+    for things in things.chunks(round) {
+        let texts: Vec<String> = things
+            .par_chunks(PART)
+            .map(|part| {
+                let mut out = String::new();
+                emit_part(part, &mut out);
+                out
+            })
+            .collect();
+        for text in texts {
+            sink.write_all(text.as_bytes())?;
+        }
     }
     Ok(())
+}
+
+/// Writes items of a top-level block sequence (`- item`, as under `items:`) to `sink`.
+pub fn write_seq_items(sink: &mut dyn std::io::Write, items: &[Node<'_>]) -> std::io::Result<()> {
+    write_each(sink, items, |out, item| emit_seq_item(out, item))
 }
 
 /// Writes one top-level mapping entry (`key: value`).
@@ -542,6 +588,41 @@ mod tests {
 
     fn round_trip(input: &str) -> String {
         emit_stream(&parse_stream(input).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    /// Large outputs are written in rounds of parts, emitted on several threads: the text is the
+    /// same as writing each thing in turn, at every size around the part and round boundaries,
+    /// and a failing sink stops the writing with its error.
+    #[test]
+    fn written_in_parallel_as_in_turn() {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        for n in [
+            0,
+            1,
+            PART,
+            2 * PART,
+            2 * PART + 1,
+            3 * PART + 7,
+            10 * PART + 3,
+        ] {
+            let things: Vec<usize> = (0..n).collect();
+            let emit = |out: &mut String, i: &usize| out.push_str(&format!("- {i}\n"));
+            let mut in_turn = String::new();
+            things.iter().for_each(|i| emit(&mut in_turn, i));
+            let mut written = Vec::new();
+            threads
+                .install(|| write_each(&mut written, &things, emit))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(String::from_utf8_lossy(&written), in_turn, "{n} things");
+        }
+        let mut full = [0u8; 100];
+        let failed = write_each(&mut &mut full[..], &[0; 5 * PART], |out, _: &i32| {
+            out.push_str("0123456789");
+        });
+        assert!(failed.is_err());
     }
 
     #[test]
