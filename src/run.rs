@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use rayon::prelude::*;
 
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::{apply, Edit};
 use crate::inventory::{Inventory, Workload, WorkloadEntry};
-use crate::policies::{self, Context, Create, Finding, Plan, Severity};
+use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};
 use crate::resource::{file_of, File, ResourceId};
 use crate::yaml::Node;
@@ -60,8 +60,9 @@ pub fn run_with<'a>(
         production,
     };
     let (selected, override_hits) = select(&inventory, policy)?;
-    // A batch at a time: plan its workloads (on several threads), then apply their edits in
-    // input order, so reports and errors come in the same order as on one thread.
+    // A batch at a time: plan its workloads and apply the edits to their own items (on several
+    // threads), then the rest in input order, so reports and errors come in the same order as
+    // on one thread.
     let mut reports = Vec::new();
     let mut changed = Vec::new();
     let mut creates = Vec::new();
@@ -70,13 +71,17 @@ pub fn run_with<'a>(
     let mut selected = selected.into_iter().peekable();
     while selected.peek().is_some() {
         let batch: Selection<'_> = selected.by_ref().take(parallelism.batch.max(1)).collect();
-        let plans = plan_batch(&items, &batch, &ctx, parallelism);
-        for ((_, settings), outcome) in batch.into_iter().zip(plans) {
-            let (w, plan) = outcome?;
-            apply_edits(&mut items, plan.edits, &mut reports, &mut changed)?;
-            creates.extend(plan.creates);
-            findings.extend(plan.findings);
-            planned.push((w, settings));
+        let outcomes = plan_batch(&mut items, &batch, &ctx, parallelism)?;
+        for ((_, settings), outcome) in batch.into_iter().zip(outcomes) {
+            let done = outcome?;
+            reports.extend(done.reports);
+            if done.changed {
+                changed.push(done.workload.item);
+            }
+            apply_edits(&mut items, done.rest, &mut reports, &mut changed)?;
+            creates.extend(done.creates);
+            findings.extend(done.findings);
+            planned.push((done.workload, settings));
         }
     }
     let mut rest = policies::config_map_edits(&planned, &inventory);
@@ -137,32 +142,82 @@ fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i
     Ok((selected, override_hits))
 }
 
-/// Plans each workload of a batch from its item as read. Planning only reads the tree, so the
-/// batch is shared among threads; the plans come back in input order. Each pod view is dropped
-/// once planned: one typed pod spec per thread is alive at a time.
+/// A workload planned, with the edits to its own item applied.
+struct Planned {
+    workload: Workload,
+    reports: Vec<Report>,
+    /// Its item changed.
+    changed: bool,
+    /// Edits from the first one to another item (an existing HPA or PDB) on, in plan order:
+    /// applied after the batch, in input order.
+    rest: Vec<(usize, Edit)>,
+    creates: Vec<Create>,
+    findings: Vec<Finding>,
+}
+
+/// Plans each workload of a batch from its item as read and applies the edits to that item.
+/// Plans read only their own item and edit it or objects that are not workloads, so the batch
+/// is shared among threads, each with its own items; the outcomes come back in input order.
+/// Each pod view is dropped once planned: one typed pod spec per thread is alive at a time.
 fn plan_batch(
-    items: &[Node<'_>],
+    items: &mut [Node<'_>],
     batch: &[(&Workload, Effective)],
     ctx: &Context<'_>,
     parallelism: Parallelism,
-) -> Vec<Result<(Workload, Plan)>> {
-    let plan_one = |(light, settings): &(&Workload, Effective)| -> Result<(Workload, Plan)> {
-        let node = items
-            .get(light.item)
-            .ok_or_else(|| anyhow!("internal: workload for missing item {}", light.item))?;
-        let mut w = light.with_pod(node).map_err(|e| anyhow!("{e}"))?;
-        let plan = policies::plan_workload(&w, settings, ctx);
-        w.drop_pod();
-        Ok((w, plan))
+) -> Result<Vec<Result<Planned>>> {
+    let wanted: Vec<usize> = batch.iter().map(|(w, _)| w.item).collect();
+    let nodes = items_at(items, &wanted)?;
+    let plan_one = |((light, settings), node): (&(&Workload, Effective), &mut Node<'_>)| {
+        let mut workload = light.with_pod(node).map_err(|e| anyhow!("{e}"))?;
+        let mut plan = policies::plan_workload(&workload, settings, ctx);
+        workload.drop_pod();
+        let own = plan
+            .edits
+            .iter()
+            .position(|(item, _)| *item != workload.item)
+            .unwrap_or(plan.edits.len());
+        let rest = plan.edits.split_off(own);
+        let mut reports = Vec::new();
+        let edits = plan.edits.into_iter().map(|(_, edit)| edit);
+        let changed = apply_item_edits(node, edits, &mut reports)?;
+        Ok(Planned {
+            workload,
+            reports,
+            changed,
+            rest,
+            creates: plan.creates,
+            findings: plan.findings,
+        })
     };
     if batch.len() < parallelism.min_part.saturating_mul(2) {
-        return batch.iter().map(plan_one).collect();
+        return Ok(batch.iter().zip(nodes).map(plan_one).collect());
     }
-    batch
+    Ok(batch
         .par_iter()
+        .zip(nodes)
         .with_min_len(parallelism.min_part.max(1))
         .map(plan_one)
-        .collect()
+        .collect())
+}
+
+/// The items at the indices in `wanted` (ascending, as workloads are), mutably and apart.
+fn items_at<'n, 'a>(items: &'n mut [Node<'a>], wanted: &[usize]) -> Result<Vec<&'n mut Node<'a>>> {
+    let mut next = wanted.iter().copied().peekable();
+    let mut nodes = Vec::with_capacity(wanted.len());
+    let first = wanted.first().copied().unwrap_or_default();
+    for (i, node) in items.iter_mut().enumerate().skip(first) {
+        if next.peek() == Some(&i) {
+            nodes.push(node);
+            next.next();
+        }
+        if next.peek().is_none() {
+            break;
+        }
+    }
+    if let Some(item) = next.next() {
+        bail!("internal: workload item {item} is missing or out of order");
+    }
+    Ok(nodes)
 }
 
 /// Workloads the selector picks but the skip annotation protects: said, so nobody wonders.
@@ -181,47 +236,61 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
         .collect()
 }
 
-/// Applies edits in order and reports each that changed something (so a second run reports no
-/// changes); notes the items that changed in `changed`.
+/// Applies edits in order and notes the items that changed in `changed`; see
+/// [`apply_item_edits`].
 fn apply_edits(
     items: &mut [Node<'_>],
     edits: Vec<(usize, Edit)>,
     reports: &mut Vec<Report>,
     changed: &mut Vec<usize>,
 ) -> Result<()> {
-    // The identity and file of the item edited last: one workload's edits come together.
-    let mut current: Option<(usize, Arc<ResourceId>, Option<Arc<File>>)> = None;
-    for (item, Edit { path, op, message }) in edits {
+    // One workload's edits to an item come together: each run of them is applied at once.
+    let mut edits = edits.into_iter().peekable();
+    while let Some((item, first)) = edits.next() {
         let node = items
             .get_mut(item)
             .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
-        let (id, file) = match &current {
-            Some((at, id, file)) if *at == item => (id.clone(), file.clone()),
-            _ => {
-                let (id, file) = identity(node);
-                current = Some((item, id.clone(), file.clone()));
-                (id, file)
-            }
-        };
+        let run = std::iter::once(first).chain(std::iter::from_fn(|| {
+            edits.next_if(|(i, _)| *i == item).map(|(_, e)| e)
+        }));
+        if apply_item_edits(node, run, reports)? && changed.last() != Some(&item) {
+            changed.push(item);
+        }
+    }
+    Ok(())
+}
+
+/// Applies one item's edits in order and reports each that changed something (so a second run
+/// reports no changes); true when one did.
+fn apply_item_edits(
+    node: &mut Node<'_>,
+    edits: impl IntoIterator<Item = Edit>,
+    reports: &mut Vec<Report>,
+) -> Result<bool> {
+    let mut edits = edits.into_iter().peekable();
+    if edits.peek().is_none() {
+        return Ok(false);
+    }
+    let (id, file) = identity(node);
+    let mut changed = false;
+    for Edit { path, op, message } in edits {
         let applied = apply(node, &path, op).map_err(|e| anyhow!("{id}: {e}"))?;
         if let Some(applied) = applied {
-            if changed.last() != Some(&item) {
-                changed.push(item);
-            }
+            changed = true;
             reports.push(Report {
                 severity: Severity::Info,
                 message,
-                resource: Some(id),
+                resource: Some(id.clone()),
                 field: Some(Box::new(FieldReport {
                     path: path.text(),
                     current: applied.current,
                     proposed: applied.proposed,
                 })),
-                file,
+                file: file.clone(),
             });
         }
     }
-    Ok(())
+    Ok(changed)
 }
 
 /// An item's identity and kpt file, shared by the reports about it.
