@@ -1,6 +1,7 @@
 //! The pipeline: select workloads → each policy computes its edits → apply → reports.
 //! Nothing here knows the wire format or YAML text.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
@@ -97,11 +98,19 @@ pub fn run_with<'a>(
     ));
 
     // Hashes are of the ConfigMaps as edited, so this pass comes after the first.
-    let hashes = policies::config_hash_edits(&items, &changed, &planned, &inventory);
-    apply_edits(&mut items, hashes.edits, &mut reports, &mut Vec::new())?;
-    reports.extend(finding_reports(&items, &findings));
+    let changed: HashSet<usize> = changed.into_iter().collect();
+    let hashes = map_in_order(planned.iter().collect(), parallelism.min_part, |(w, _)| {
+        policies::config_hash_edit(&items, &changed, w, &inventory)
+    });
+    apply_edits(
+        &mut items,
+        hashes.into_iter().flatten().collect(),
+        &mut reports,
+        &mut Vec::new(),
+    )?;
+    reports.extend(finding_reports(&items, findings, parallelism.min_part));
     reports.extend(skipped_reports(&inventory, policy));
-    let (items, created) = insert_creates(items, creates);
+    let (items, created) = insert_creates(items, creates, parallelism.min_part);
     reports.extend(created);
     Ok((items, reports))
 }
@@ -298,32 +307,46 @@ fn identity(node: &Node<'_>) -> (Arc<ResourceId>, Option<Arc<File>>) {
     (Arc::new(ResourceId::of(node)), file_of(node).map(Arc::new))
 }
 
-fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
-    findings
-        .iter()
-        .map(|finding| {
-            let (resource, file) =
-                finding
-                    .item
-                    .and_then(|i| items.get(i))
-                    .map_or((None, None), |node| {
-                        let (id, file) = identity(node);
-                        (Some(id), file)
-                    });
-            Report {
-                severity: finding.severity,
-                message: finding.message.clone(),
-                resource,
-                field: finding.path.as_ref().map(|p| {
-                    Box::new(FieldReport {
-                        path: p.text(),
-                        current: None,
-                        proposed: None,
-                    })
-                }),
-                file,
-            }
-        })
+fn finding_reports(items: &[Node<'_>], findings: Vec<Finding>, min_part: usize) -> Vec<Report> {
+    map_in_order(findings, min_part, |finding| {
+        let (resource, file) =
+            finding
+                .item
+                .and_then(|i| items.get(i))
+                .map_or((None, None), |node| {
+                    let (id, file) = identity(node);
+                    (Some(id), file)
+                });
+        Report {
+            severity: finding.severity,
+            message: finding.message,
+            resource,
+            field: finding.path.map(|p| {
+                Box::new(FieldReport {
+                    path: p.text(),
+                    current: None,
+                    proposed: None,
+                })
+            }),
+            file,
+        }
+    })
+}
+
+/// `f` over `things`, in order: on all cores when there are enough to share (see
+/// [`Parallelism::min_part`]).
+fn map_in_order<T: Send, R: Send>(
+    things: Vec<T>,
+    min_part: usize,
+    f: impl Fn(T) -> R + Sync + Send,
+) -> Vec<R> {
+    if things.len() < min_part.saturating_mul(2) {
+        return things.into_iter().map(f).collect();
+    }
+    things
+        .into_par_iter()
+        .with_min_len(min_part.max(1))
+        .map(f)
         .collect()
 }
 
@@ -331,26 +354,31 @@ fn finding_reports(items: &[Node<'_>], findings: &[Finding]) -> Vec<Report> {
 fn insert_creates<'a>(
     items: Vec<Node<'a>>,
     mut creates: Vec<Create>,
+    min_part: usize,
 ) -> (Vec<Node<'a>>, Vec<Report>) {
     if creates.is_empty() {
         return (items, Vec::new());
     }
     creates.sort_by_key(|c| c.after);
-    let mut creates = creates.into_iter().peekable();
-    let mut reports = Vec::new();
-    let mut out = Vec::with_capacity(items.len() + creates.len());
+    let placed = map_in_order(creates, min_part, |made| {
+        let (id, file) = identity(&made.object);
+        let report = Report {
+            severity: Severity::Info,
+            message: made.message,
+            resource: Some(id),
+            field: None,
+            file,
+        };
+        (made.after, made.object, report)
+    });
+    let mut reports = Vec::with_capacity(placed.len());
+    let mut out = Vec::with_capacity(items.len() + placed.len());
+    let mut placed = placed.into_iter().peekable();
     for (i, node) in items.into_iter().enumerate() {
         out.push(node);
-        while let Some(made) = creates.next_if(|c| c.after == i) {
-            let (id, file) = identity(&made.object);
-            reports.push(Report {
-                severity: Severity::Info,
-                message: made.message,
-                resource: Some(id),
-                field: None,
-                file,
-            });
-            out.push(made.object);
+        while let Some((_, object, report)) = placed.next_if(|(after, _, _)| *after == i) {
+            out.push(object);
+            reports.push(report);
         }
     }
     (out, reports)

@@ -6,8 +6,6 @@ use std::collections::HashSet;
 
 use serde_json::json;
 
-use super::Plan;
-use crate::config::Effective;
 use crate::edit::Edit;
 use crate::inventory::{ConfigMap, Inventory, Workload};
 use crate::yaml::Node;
@@ -23,57 +21,52 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
     })
 }
 
-/// Edits stamping the hash of the ConfigMaps each workload reads, for the workloads that read a
-/// ConfigMap changed in this run (`changed`: item indices). `items` are the items after the
-/// run's edits, so the hash is of what will be applied.
+/// The edit stamping the hash of the ConfigMaps a workload reads, when one of them changed in
+/// this run (`changed`: item indices). `items` are the items after the run's edits, so the hash
+/// is of what will be applied.
 #[must_use]
-pub fn config_hash_edits(
+pub fn config_hash_edit(
     items: &[Node<'_>],
-    changed: &[usize],
-    selected: &[(Workload, Effective)],
+    changed: &HashSet<usize>,
+    w: &Workload,
     inventory: &Inventory,
-) -> Plan {
-    let mut plan = Plan::default();
-    let changed: HashSet<usize> = changed.iter().copied().collect();
-    for (w, _) in selected {
-        let ns = w.id.namespace.as_deref();
-        let mut read: Vec<&ConfigMap> = w
-            .config_maps
-            .iter()
-            .flat_map(|name| inventory.config_maps_known_as(ns, name))
-            .filter(|cm| !cm.generated)
-            .collect();
-        read.sort_by_key(|cm| cm.item);
-        read.dedup_by_key(|cm| cm.item);
-        if !read.iter().any(|cm| changed.contains(&cm.item)) {
-            continue;
-        }
-        let mut text = String::new();
-        for cm in read {
-            let data = items
-                .get(cm.item)
-                .and_then(|n| n.get("data"))
-                .map(Node::to_json)
-                .unwrap_or_default();
-            text.push_str(&cm.id.name);
-            text.push('\0');
-            text.push_str(&data.to_string());
-            text.push('\0');
-        }
-        let hash = format!("{:016x}", fnv1a(text.bytes()));
-        let path = w
-            .template_path()
-            .key("metadata")
-            .key("annotations")
-            .key(CONFIG_HASH_ANNOTATION);
-        plan.edit(
-            w.item,
-            Edit::set(
-                path,
-                json!(hash),
-                "ConfigMap content changed: roll the pods that read it",
-            ),
-        );
+) -> Option<(usize, Edit)> {
+    let ns = w.id.namespace.as_deref();
+    let mut read: Vec<&ConfigMap> = w
+        .config_maps
+        .iter()
+        .flat_map(|name| inventory.config_maps_known_as(ns, name))
+        .filter(|cm| !cm.generated)
+        .collect();
+    read.sort_by_key(|cm| cm.item);
+    read.dedup_by_key(|cm| cm.item);
+    if !read.iter().any(|cm| changed.contains(&cm.item)) {
+        return None;
     }
-    plan
+    let mut text = String::new();
+    for cm in read {
+        let data = items
+            .get(cm.item)
+            .and_then(|n| n.get("data"))
+            .map(Node::to_json)
+            .unwrap_or_default();
+        text.push_str(&cm.id.name);
+        text.push('\0');
+        text.push_str(&data.to_string());
+        text.push('\0');
+    }
+    let hash = format!("{:016x}", fnv1a(text.bytes()));
+    let path = w
+        .template_path()
+        .key("metadata")
+        .key("annotations")
+        .key(CONFIG_HASH_ANNOTATION);
+    Some((
+        w.item,
+        Edit::set(
+            path,
+            json!(hash),
+            "ConfigMap content changed: roll the pods that read it",
+        ),
+    ))
 }

@@ -22,7 +22,7 @@ use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 use crate::yaml::{Map, Node, Scalar};
 
 pub use checks::{input_checks, unmatched_selectors};
-pub use config_hash::config_hash_edits;
+pub use config_hash::config_hash_edit;
 pub use log_level::config_map_edits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
