@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::config::PodTemplatePath;
 use crate::edit::FieldPath;
+use crate::parallel::map_in_order;
 use crate::resource::{file_of, is_local_config, is_skipped, ResourceId};
 use crate::yaml::{from_node, Cow, Node};
 
@@ -325,6 +326,129 @@ pub struct WorkloadEntry {
     pub view: Result<Workload, InputError>,
 }
 
+/// What one item tells the inventory, read on its own so that items are read on all cores;
+/// [`Inventory::read`] then indexes the facts in input order.
+enum Fact {
+    Workload(WorkloadEntry),
+    /// The PDB and its selector as an index key.
+    Pdb(Pdb, Option<String>),
+    Hpa(Hpa),
+    ConfigMap(ConfigMap),
+    Other(ResourceId),
+}
+
+impl Fact {
+    fn of(item: usize, node: &Node<'_>, custom: &[PodTemplatePath]) -> Result<Fact, InputError> {
+        check_item(item, node)?;
+        let id = ResourceId::of(node);
+        let untouchable = is_skipped(node) || is_local_config(node);
+        if let Some(traits) = KindTraits::of(&id, custom) {
+            let view = workload(item, node, &id, traits);
+            let lenient_labels = match &view {
+                Ok(_) => BTreeMap::new(),
+                Err(_) => lenient_labels(node),
+            };
+            return Ok(Fact::Workload(WorkloadEntry {
+                id,
+                lenient_labels,
+                untouchable,
+                view,
+            }));
+        }
+        Ok(match (id.group(), id.kind.as_str()) {
+            ("policy", "PodDisruptionBudget") => {
+                let spec = node.get("spec");
+                let field = |key: &str| spec.and_then(|s| s.get(key));
+                let selector = field("selector").and_then(|n| from_node::<LabelSelector>(n).ok());
+                let min_available =
+                    field("minAvailable").and_then(|n| from_node::<IntOrString>(n).ok());
+                let max_unavailable =
+                    field("maxUnavailable").and_then(|n| from_node::<IntOrString>(n).ok());
+                let key = selector.as_ref().and_then(selector_key);
+                Fact::Pdb(
+                    Pdb {
+                        item,
+                        id,
+                        selector,
+                        min_available,
+                        max_unavailable,
+                        skipped: untouchable,
+                    },
+                    key,
+                )
+            }
+            ("autoscaling", "HorizontalPodAutoscaler") => {
+                let target = node
+                    .get_path(&["spec", "scaleTargetRef"])
+                    .map(from_node::<CrossVersionObjectReference>);
+                let Some(Ok(target)) = target else {
+                    return Ok(Fact::Other(id));
+                };
+                let metrics = match node.get_path(&["spec", "metrics"]).map(Node::to_json) {
+                    Some(serde_json::Value::Array(m)) => m,
+                    _ => Vec::new(),
+                };
+                let int = |key: &str| {
+                    node.get_path(&["spec", key])
+                        .and_then(|n| from_node::<i32>(n).ok())
+                };
+                let (min_replicas, max_replicas) = (int("minReplicas"), int("maxReplicas"));
+                Fact::Hpa(Hpa {
+                    item,
+                    id,
+                    target,
+                    min_replicas,
+                    max_replicas,
+                    metrics,
+                    skipped: untouchable,
+                })
+            }
+            ("", "ConfigMap") if !untouchable => {
+                // Only string values are read (log level keys, secret-looking names); anything
+                // else passes through untouched: it is not envpolicy's to reject a ConfigMap
+                // no selected workload may even read.
+                let data: BTreeMap<String, String> = node
+                    .get("data")
+                    .and_then(Node::as_map)
+                    .map(|m| {
+                        m.entries
+                            .iter()
+                            .filter_map(|(k, v)| {
+                                Some((k.value.to_string(), v.as_str()?.to_owned()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let generated = crate::resource::annotation(
+                    node,
+                    "internal.config.kubernetes.io/needsHashSuffix",
+                ) == Some("enabled");
+                let mut names = vec![id.name.clone()];
+                let previous = crate::resource::annotation(
+                    node,
+                    "internal.config.kubernetes.io/previousNames",
+                );
+                names.extend(
+                    previous
+                        .into_iter()
+                        .flat_map(|p| p.split(','))
+                        .map(|n| n.trim().to_owned())
+                        .filter(|n| !n.is_empty()),
+                );
+                names.dedup();
+                Fact::ConfigMap(ConfigMap {
+                    item,
+                    id,
+                    generated,
+                    names,
+                    data,
+                })
+            }
+            _ => Fact::Other(id),
+        })
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Inventory {
     /// Every Deployment and StatefulSet, in input order.
@@ -358,145 +482,69 @@ impl WorkloadEntry {
 
 impl Inventory {
     /// Reads the views; fails only on items no client would accept (not a mapping, no kind).
-    pub fn read(items: &[Node<'_>], custom: &[PodTemplatePath]) -> Result<Inventory, InputError> {
+    pub fn read(
+        items: &[Node<'_>],
+        custom: &[PodTemplatePath],
+        min_part: usize,
+    ) -> Result<Inventory, InputError> {
+        let facts = map_in_order(
+            items.iter().enumerate().collect(),
+            min_part,
+            |(item, node)| Fact::of(item, node, custom),
+        );
         let mut inv = Inventory::default();
-        for (item, node) in items.iter().enumerate() {
-            check_item(item, node)?;
-            let id = ResourceId::of(node);
-            let untouchable = is_skipped(node) || is_local_config(node);
-            if let Some(traits) = KindTraits::of(&id, custom) {
-                let view = workload(item, node, &id, traits);
-                let lenient_labels = match &view {
-                    Ok(_) => BTreeMap::new(),
-                    Err(_) => lenient_labels(node),
-                };
-                inv.workloads_by_name
-                    .entry((id.namespace.clone(), id.name.clone()))
-                    .or_default()
-                    .push(inv.workloads.len());
-                inv.workloads.push(WorkloadEntry {
-                    id,
-                    lenient_labels,
-                    untouchable,
-                    view,
-                });
-                continue;
-            }
-            match (id.group(), id.kind.as_str()) {
-                ("policy", "PodDisruptionBudget") => {
-                    let spec = node.get("spec");
-                    let field = |key: &str| spec.and_then(|s| s.get(key));
-                    let selector =
-                        field("selector").and_then(|n| from_node::<LabelSelector>(n).ok());
-                    let min_available =
-                        field("minAvailable").and_then(|n| from_node::<IntOrString>(n).ok());
-                    let max_unavailable =
-                        field("maxUnavailable").and_then(|n| from_node::<IntOrString>(n).ok());
+        let mut ids = Vec::with_capacity(facts.len());
+        for fact in facts {
+            match fact? {
+                Fact::Workload(entry) => {
+                    inv.workloads_by_name
+                        .entry((entry.id.namespace.clone(), entry.id.name.clone()))
+                        .or_default()
+                        .push(inv.workloads.len());
+                    ids.push(entry.id.clone());
+                    inv.workloads.push(entry);
+                }
+                Fact::Pdb(pdb, selector) => {
                     let at = inv.pdbs.len();
-                    if let Some(json) = selector.as_ref().and_then(selector_key) {
+                    if let Some(json) = selector {
                         inv.pdb_by_selector
-                            .entry((id.namespace.clone(), json))
+                            .entry((pdb.id.namespace.clone(), json))
                             .or_insert(at);
                     }
                     inv.pdb_by_name
-                        .entry((id.namespace.clone(), id.name.clone()))
+                        .entry((pdb.id.namespace.clone(), pdb.id.name.clone()))
                         .or_insert(at);
-                    inv.pdbs.push(Pdb {
-                        item,
-                        id,
-                        selector,
-                        min_available,
-                        max_unavailable,
-                        skipped: untouchable,
-                    });
+                    ids.push(pdb.id.clone());
+                    inv.pdbs.push(pdb);
                 }
-                ("autoscaling", "HorizontalPodAutoscaler") => {
-                    let target = node
-                        .get_path(&["spec", "scaleTargetRef"])
-                        .map(from_node::<CrossVersionObjectReference>);
-                    if let Some(Ok(target)) = target {
-                        let key = (
-                            id.namespace.clone(),
-                            target.kind.clone(),
-                            target.name.clone(),
-                        );
-                        inv.hpa_by_target.entry(key).or_insert(inv.hpas.len());
-                        let metrics = match node.get_path(&["spec", "metrics"]).map(Node::to_json) {
-                            Some(serde_json::Value::Array(m)) => m,
-                            _ => Vec::new(),
-                        };
-                        let int = |key: &str| {
-                            node.get_path(&["spec", key])
-                                .and_then(|n| from_node::<i32>(n).ok())
-                        };
-                        let (min_replicas, max_replicas) = (int("minReplicas"), int("maxReplicas"));
-                        inv.hpas.push(Hpa {
-                            item,
-                            id,
-                            target,
-                            min_replicas,
-                            max_replicas,
-                            metrics,
-                            skipped: untouchable,
-                        });
-                    }
+                Fact::Hpa(hpa) => {
+                    let key = (
+                        hpa.id.namespace.clone(),
+                        hpa.target.kind.clone(),
+                        hpa.target.name.clone(),
+                    );
+                    inv.hpa_by_target.entry(key).or_insert(inv.hpas.len());
+                    ids.push(hpa.id.clone());
+                    inv.hpas.push(hpa);
                 }
-                ("", "ConfigMap") if !untouchable => {
-                    // Only string values are read (log level keys, secret-looking names); anything
-                    // else passes through untouched: it is not envpolicy's to reject a ConfigMap
-                    // no selected workload may even read.
-                    let data: BTreeMap<String, String> = node
-                        .get("data")
-                        .and_then(Node::as_map)
-                        .map(|m| {
-                            m.entries
-                                .iter()
-                                .filter_map(|(k, v)| {
-                                    Some((k.value.to_string(), v.as_str()?.to_owned()))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let generated = crate::resource::annotation(
-                        node,
-                        "internal.config.kubernetes.io/needsHashSuffix",
-                    ) == Some("enabled");
-                    let mut names = vec![id.name.clone()];
-                    let previous = crate::resource::annotation(
-                        node,
-                        "internal.config.kubernetes.io/previousNames",
-                    );
-                    names.extend(
-                        previous
-                            .into_iter()
-                            .flat_map(|p| p.split(','))
-                            .map(|n| n.trim().to_owned())
-                            .filter(|n| !n.is_empty()),
-                    );
-                    names.dedup();
-                    for name in &names {
+                Fact::ConfigMap(cm) => {
+                    for name in &cm.names {
                         let slot = inv
                             .config_maps_by_name
-                            .entry((id.namespace.clone(), name.clone()))
+                            .entry((cm.id.namespace.clone(), name.clone()))
                             .or_default();
                         if slot.last() != Some(&inv.config_maps.len()) {
                             slot.push(inv.config_maps.len());
                         }
                     }
-                    inv.config_maps.push(ConfigMap {
-                        item,
-                        id,
-                        generated,
-                        names,
-                        data,
-                    });
+                    ids.push(cm.id.clone());
+                    inv.config_maps.push(cm);
                 }
-                _ => {}
+                Fact::Other(id) => ids.push(id),
             }
         }
         if !inv.hpa_by_target.is_empty() {
-            for node in items {
-                let id = ResourceId::of(node);
+            for id in ids {
                 let key = (id.namespace, id.kind, id.name);
                 if inv.hpa_by_target.contains_key(&key) {
                     inv.present_hpa_targets.insert(key);

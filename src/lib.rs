@@ -7,6 +7,7 @@
 pub mod config;
 pub mod edit;
 pub mod inventory;
+pub mod parallel;
 pub mod policies;
 pub mod report;
 pub mod resource;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Result};
 use rayon::prelude::*;
 
+use crate::parallel::{map_in_order, Parallelism};
+
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::{apply, Edit};
 use crate::inventory::{Inventory, Workload, WorkloadEntry};
@@ -14,27 +16,6 @@ use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};
 use crate::resource::{file_of, File, ResourceId};
 use crate::yaml::Node;
-
-/// How workloads are planned: a batch at a time, each batch shared among rayon's threads (one per
-/// core, or `RAYON_NUM_THREADS`) in parts of at least `min_part` workloads.
-#[derive(Debug, Clone, Copy)]
-pub struct Parallelism {
-    /// Planning a workload (its typed pod view and the policies) takes about 15 µs; a smaller
-    /// part is not worth handing to another thread, and a small input never starts the threads.
-    pub min_part: usize,
-    /// Workloads planned before their edits are applied: enough to share among threads, few
-    /// enough that the batch's plans take little memory.
-    pub batch: usize,
-}
-
-impl Default for Parallelism {
-    fn default() -> Self {
-        Parallelism {
-            min_part: 64,
-            batch: 1024,
-        }
-    }
-}
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
 pub fn run<'a>(items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
@@ -47,7 +28,7 @@ pub fn run_with<'a>(
     policy: &Policy,
     parallelism: Parallelism,
 ) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
-    let inventory = Inventory::read(&items, policy.pod_template_paths())?;
+    let inventory = Inventory::read(&items, policy.pod_template_paths(), parallelism.min_part)?;
     let production = policy.is_production();
     let ctx = Context {
         inventory: &inventory,
@@ -331,23 +312,6 @@ fn finding_reports(items: &[Node<'_>], findings: Vec<Finding>, min_part: usize) 
             file,
         }
     })
-}
-
-/// `f` over `things`, in order: on all cores when there are enough to share (see
-/// [`Parallelism::min_part`]).
-fn map_in_order<T: Send, R: Send>(
-    things: Vec<T>,
-    min_part: usize,
-    f: impl Fn(T) -> R + Sync + Send,
-) -> Vec<R> {
-    if things.len() < min_part.saturating_mul(2) {
-        return things.into_iter().map(f).collect();
-    }
-    things
-        .into_par_iter()
-        .with_min_len(min_part.max(1))
-        .map(f)
-        .collect()
 }
 
 /// Inserts new objects right after the item they were made for, in a stable order.

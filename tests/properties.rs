@@ -22,8 +22,9 @@
 use std::collections::BTreeSet;
 
 use envpolicy::config::Policy;
+use envpolicy::parallel::Parallelism;
 use envpolicy::report::Report;
-use envpolicy::run::{run_with, Parallelism};
+use envpolicy::run::run_with;
 use envpolicy::wire;
 use envpolicy::yaml::{emit_document, parse_stream, Node};
 
