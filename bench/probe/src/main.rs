@@ -106,7 +106,7 @@ fn main() {
             // The inventory alone: it lives through the run, so it is part of the peak.
             let before = LIVE.load(Relaxed);
             let inventory =
-                envpolicy::inventory::Inventory::read(&input.items, policy.pod_template_paths())
+                envpolicy::inventory::Inventory::read(&input.items, policy.pod_template_paths(), 64)
                     .expect("inventory");
             let size = LIVE.load(Relaxed) - before;
             println!("inventory alone: {:.1} MB", size as f64 / 1e6);
