@@ -7,11 +7,10 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Result};
 use rayon::prelude::*;
 
-use crate::parallel::{map_in_order, Parallelism};
-
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::{apply, Edit};
 use crate::inventory::{Inventory, Workload, WorkloadEntry};
+use crate::parallel::{map_in_order, Parallelism};
 use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};
 use crate::resource::{file_of, File, ResourceId};
