@@ -493,7 +493,7 @@ impl Inventory {
             |(item, node)| Fact::of(item, node, custom),
         );
         let mut inv = Inventory::default();
-        let mut ids = Vec::with_capacity(facts.len());
+        let mut others = Vec::new();
         for fact in facts {
             match fact? {
                 Fact::Workload(entry) => {
@@ -501,7 +501,6 @@ impl Inventory {
                         .entry((entry.id.namespace.clone(), entry.id.name.clone()))
                         .or_default()
                         .push(inv.workloads.len());
-                    ids.push(entry.id.clone());
                     inv.workloads.push(entry);
                 }
                 Fact::Pdb(pdb, selector) => {
@@ -514,7 +513,6 @@ impl Inventory {
                     inv.pdb_by_name
                         .entry((pdb.id.namespace.clone(), pdb.id.name.clone()))
                         .or_insert(at);
-                    ids.push(pdb.id.clone());
                     inv.pdbs.push(pdb);
                 }
                 Fact::Hpa(hpa) => {
@@ -524,7 +522,6 @@ impl Inventory {
                         hpa.target.name.clone(),
                     );
                     inv.hpa_by_target.entry(key).or_insert(inv.hpas.len());
-                    ids.push(hpa.id.clone());
                     inv.hpas.push(hpa);
                 }
                 Fact::ConfigMap(cm) => {
@@ -537,19 +534,22 @@ impl Inventory {
                             slot.push(inv.config_maps.len());
                         }
                     }
-                    ids.push(cm.id.clone());
                     inv.config_maps.push(cm);
                 }
-                Fact::Other(id) => ids.push(id),
+                Fact::Other(id) => others.push(id),
             }
         }
         if !inv.hpa_by_target.is_empty() {
-            for id in ids {
-                let key = (id.namespace, id.kind, id.name);
-                if inv.hpa_by_target.contains_key(&key) {
-                    inv.present_hpa_targets.insert(key);
-                }
-            }
+            let ids = (inv.workloads.iter().map(|w| &w.id))
+                .chain(inv.pdbs.iter().map(|p| &p.id))
+                .chain(inv.hpas.iter().map(|h| &h.id))
+                .chain(inv.config_maps.iter().map(|c| &c.id))
+                .chain(&others);
+            let present: Vec<_> = ids
+                .map(|id| (id.namespace.clone(), id.kind.clone(), id.name.clone()))
+                .filter(|key| inv.hpa_by_target.contains_key(key))
+                .collect();
+            inv.present_hpa_targets.extend(present);
         }
         Ok(inv)
     }

@@ -59,7 +59,13 @@ pub fn run_with<'a>(
             if done.changed {
                 changed.push(done.workload.item);
             }
-            apply_edits(&mut items, done.rest, &mut reports, &mut changed)?;
+            apply_edits(
+                &mut items,
+                done.rest,
+                &mut reports,
+                &mut changed,
+                usize::MAX,
+            )?;
             creates.extend(done.creates);
             findings.extend(done.findings);
             planned.push((done.workload, settings));
@@ -67,7 +73,13 @@ pub fn run_with<'a>(
     }
     let mut rest = policies::config_map_edits(&planned, &inventory);
     rest.extend(policies::input_checks(&planned, &ctx));
-    apply_edits(&mut items, rest.edits, &mut reports, &mut changed)?;
+    apply_edits(
+        &mut items,
+        rest.edits,
+        &mut reports,
+        &mut changed,
+        parallelism.min_part,
+    )?;
     creates.extend(rest.creates);
     findings.extend(rest.findings);
     findings.extend(policies::unmatched_selectors(
@@ -87,6 +99,7 @@ pub fn run_with<'a>(
         hashes.into_iter().flatten().collect(),
         &mut reports,
         &mut Vec::new(),
+        parallelism.min_part,
     )?;
     reports.extend(finding_reports(&items, findings, parallelism.min_part));
     reports.extend(skipped_reports(&inventory, policy));
@@ -226,23 +239,50 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
 }
 
 /// Applies edits in order and notes the items that changed in `changed`; see
-/// [`apply_item_edits`].
+/// [`apply_item_edits`]. When each item's edits come together and the items ascend (one edit
+/// per workload, one run per ConfigMap), the items are edited apart, on all cores.
 fn apply_edits(
     items: &mut [Node<'_>],
     edits: Vec<(usize, Edit)>,
     reports: &mut Vec<Report>,
     changed: &mut Vec<usize>,
+    min_part: usize,
 ) -> Result<()> {
-    // One workload's edits to an item come together: each run of them is applied at once.
-    let mut edits = edits.into_iter().peekable();
-    while let Some((item, first)) = edits.next() {
-        let node = items
-            .get_mut(item)
-            .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
-        let run = std::iter::once(first).chain(std::iter::from_fn(|| {
-            edits.next_if(|(i, _)| *i == item).map(|(_, e)| e)
-        }));
-        if apply_item_edits(node, run, reports)? && changed.last() != Some(&item) {
+    let mut runs: Vec<(usize, Vec<Edit>)> = Vec::new();
+    for (item, edit) in edits {
+        match runs.last_mut() {
+            Some((last, run)) if *last == item => run.push(edit),
+            _ => runs.push((item, vec![edit])),
+        }
+    }
+    let ascending = runs.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0));
+    if !ascending || runs.len() < min_part.saturating_mul(2) {
+        for (item, run) in runs {
+            let node = items
+                .get_mut(item)
+                .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
+            if apply_item_edits(node, run, reports)? && changed.last() != Some(&item) {
+                changed.push(item);
+            }
+        }
+        return Ok(());
+    }
+    let wanted: Vec<usize> = runs.iter().map(|(item, _)| *item).collect();
+    let nodes = items_at(items, &wanted)?;
+    let outcomes: Vec<Result<(usize, bool, Vec<Report>)>> = runs
+        .into_par_iter()
+        .zip(nodes)
+        .with_min_len(min_part.max(1))
+        .map(|((item, run), node)| {
+            let mut reports = Vec::new();
+            let changed = apply_item_edits(node, run, &mut reports)?;
+            Ok((item, changed, reports))
+        })
+        .collect();
+    for outcome in outcomes {
+        let (item, item_changed, item_reports) = outcome?;
+        reports.extend(item_reports);
+        if item_changed && changed.last() != Some(&item) {
             changed.push(item);
         }
     }
