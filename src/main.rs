@@ -8,12 +8,14 @@ use anyhow::{bail, Context, Result};
 use clap::{CommandFactory, Parser, Subcommand};
 
 use envpolicy::config::{presets, schema, Policy};
+use envpolicy::parallel::Parallelism;
 use envpolicy::policies::Severity;
 use envpolicy::report::Report;
+use envpolicy::run::{run_with, Outcome};
 use envpolicy::standalone::{self, DiffFormat, Sources};
+use envpolicy::wire::Input;
 use envpolicy::wire::{self, Mode};
 use envpolicy::yaml::{emit_stream, Node, MAX_INPUT_BYTES};
-use envpolicy::{run::run, wire::Input};
 
 /// mimalloc: the pipeline allocates many small nodes; measured 20-25% faster than the system
 /// allocator at 1,000 workloads (bench/README.md).
@@ -223,7 +225,11 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
     }
     let transformed = transform(&mut input);
     match transformed {
-        Ok((items, reports)) => {
+        Ok(Outcome {
+            items,
+            reports,
+            scratch,
+        }) => {
             clock.lap("policies");
             let failed = reports.iter().any(|r| r.severity == Severity::Error);
             for r in reports.iter().filter(|r| r.severity == Severity::Error) {
@@ -231,10 +237,11 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
             }
             write_output(input.take_wrapper(), mode, &items, &reports)?;
             clock.lap("write");
-            // The process ends here: freeing the tree and the results one by one would only
-            // cost time.
+            // The process ends here: freeing the tree, the results and the inventory one by one
+            // would only cost time.
             std::mem::forget(items);
             std::mem::forget(reports);
+            std::mem::forget(scratch);
             Ok(if failed {
                 ExitCode::FAILURE
             } else {
@@ -279,10 +286,14 @@ impl PhaseClock {
     }
 }
 
-fn transform<'a>(input: &mut Input<'a>) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
+fn transform<'a>(input: &mut Input<'a>) -> Result<Outcome<'a>> {
     let config = input.function_config.as_ref().map(Node::to_json);
     let policy = Policy::from_config(config.as_ref())?;
-    run(std::mem::take(&mut input.items), &policy)
+    run_with(
+        std::mem::take(&mut input.items),
+        &policy,
+        Parallelism::default(),
+    )
 }
 
 fn read_stdin() -> Result<String> {

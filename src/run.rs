@@ -18,7 +18,22 @@ use crate::yaml::Node;
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
 pub fn run<'a>(items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
-    run_with(items, policy, Parallelism::default())
+    run_with(items, policy, Parallelism::default()).map(|done| (done.items, done.reports))
+}
+
+/// A run's output, and what it built to reason with.
+pub struct Outcome<'a> {
+    pub items: Vec<Node<'a>>,
+    pub reports: Vec<Report>,
+    /// Freeing it field by field takes a few percent of a large run, so a process about to exit
+    /// may forget it instead.
+    pub scratch: Scratch,
+}
+
+/// The inventory and the planned workloads.
+pub struct Scratch {
+    _inventory: Inventory,
+    _planned: Vec<(Workload, Effective)>,
 }
 
 /// [`run`] with the given parallelism; the output does not depend on it.
@@ -26,7 +41,7 @@ pub fn run_with<'a>(
     mut items: Vec<Node<'a>>,
     policy: &Policy,
     parallelism: Parallelism,
-) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
+) -> Result<Outcome<'a>> {
     let inventory = Inventory::read(&items, policy.pod_template_paths(), parallelism.min_part)?;
     let production = policy.is_production();
     let ctx = Context {
@@ -105,7 +120,14 @@ pub fn run_with<'a>(
     reports.extend(skipped_reports(&inventory, policy));
     let (items, created) = insert_creates(items, creates, parallelism.min_part);
     reports.extend(created);
-    Ok((items, reports))
+    Ok(Outcome {
+        items,
+        reports,
+        scratch: Scratch {
+            _inventory: inventory,
+            _planned: planned,
+        },
+    })
 }
 
 fn meta(entry: &WorkloadEntry) -> WorkloadMeta<'_> {

@@ -53,8 +53,9 @@ fn pipeline_with(stdin: &str, parallelism: Parallelism) -> Result<Output, String
     let mut input = wire::read(stdin, None).map_err(|e| format!("{e:#}"))?;
     let config = input.function_config.as_ref().map(Node::to_json);
     let policy = Policy::from_config(config.as_ref()).map_err(|e| e.to_string())?;
-    let (items, reports) = run_with(std::mem::take(&mut input.items), &policy, parallelism)
+    let done = run_with(std::mem::take(&mut input.items), &policy, parallelism)
         .map_err(|e| format!("{e:#}"))?;
+    let (items, reports) = (done.items, done.reports);
     let items_json = items.iter().map(Node::to_json).collect();
     let mode = input.mode;
     let text = wire::write(input.take_wrapper(), mode, items, &reports);
