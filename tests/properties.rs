@@ -1243,12 +1243,13 @@ proptest! {
     }
 }
 
-/// Enough generated configs are valid, so the properties above are not vacuous.
+/// Enough generated configs are valid, so the properties above are not vacuous. A fixed seed:
+/// about 55% of cases run, and with random seeds a sample of 200 fell under half now and then.
 #[test]
 fn most_generated_configs_are_accepted() {
     use proptest::strategy::ValueTree;
-    use proptest::test_runner::{Config, TestRunner};
-    let mut runner = TestRunner::new(Config::default());
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
     let (mut ok, mut total, mut changed) = (0, 0, 0);
     let strategy = (items(), policy(), writer());
     for _ in 0..200 {
