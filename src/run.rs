@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
-use rayon::prelude::*;
 
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::{apply, Edit};
@@ -60,7 +59,7 @@ pub fn run_with<'a>(
     // threads), then the rest in input order, so reports and errors come in the same order as
     // on one thread.
     let mut reports = Vec::new();
-    let mut changed = Vec::new();
+    let mut changed = HashSet::new();
     let mut creates = Vec::new();
     let mut findings = Vec::new();
     let mut planned: Vec<(Workload, Effective)> = Vec::with_capacity(selected.len());
@@ -72,7 +71,7 @@ pub fn run_with<'a>(
             let done = outcome?;
             reports.extend(done.reports);
             if done.changed {
-                changed.push(done.workload.item);
+                changed.insert(done.workload.item);
             }
             apply_edits(
                 &mut items,
@@ -105,7 +104,6 @@ pub fn run_with<'a>(
     ));
 
     // Hashes are of the ConfigMaps as edited, so this pass comes after the first.
-    let changed: HashSet<usize> = changed.into_iter().collect();
     let hashes = map_in_order(planned.iter().collect(), parallelism.min_part, |(w, _)| {
         policies::config_hash_edit(&items, &changed, w, &inventory)
     });
@@ -113,7 +111,7 @@ pub fn run_with<'a>(
         &mut items,
         hashes.into_iter().flatten().collect(),
         &mut reports,
-        &mut Vec::new(),
+        &mut HashSet::new(),
         parallelism.min_part,
     )?;
     reports.extend(finding_reports(&items, findings, parallelism.min_part));
@@ -213,15 +211,11 @@ fn plan_batch(
             findings: plan.findings,
         })
     };
-    if batch.len() < parallelism.min_part.saturating_mul(2) {
-        return Ok(batch.iter().zip(nodes).map(plan_one).collect());
-    }
-    Ok(batch
-        .par_iter()
-        .zip(nodes)
-        .with_min_len(parallelism.min_part.max(1))
-        .map(plan_one)
-        .collect())
+    Ok(map_in_order(
+        batch.iter().zip(nodes).collect(),
+        parallelism.min_part,
+        plan_one,
+    ))
 }
 
 /// The items at the indices in `wanted` (ascending, as workloads are), mutably and apart.
@@ -267,7 +261,7 @@ fn apply_edits(
     items: &mut [Node<'_>],
     edits: Vec<(usize, Edit)>,
     reports: &mut Vec<Report>,
-    changed: &mut Vec<usize>,
+    changed: &mut HashSet<usize>,
     min_part: usize,
 ) -> Result<()> {
     let mut runs: Vec<(usize, Vec<Edit>)> = Vec::new();
@@ -277,35 +271,33 @@ fn apply_edits(
             _ => runs.push((item, vec![edit])),
         }
     }
-    let ascending = runs.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0));
-    if !ascending || runs.len() < min_part.saturating_mul(2) {
+    if !runs.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
         for (item, run) in runs {
             let node = items
                 .get_mut(item)
                 .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
-            if apply_item_edits(node, run, reports)? && changed.last() != Some(&item) {
-                changed.push(item);
+            if apply_item_edits(node, run, reports)? {
+                changed.insert(item);
             }
         }
         return Ok(());
     }
     let wanted: Vec<usize> = runs.iter().map(|(item, _)| *item).collect();
     let nodes = items_at(items, &wanted)?;
-    let outcomes: Vec<Result<(usize, bool, Vec<Report>)>> = runs
-        .into_par_iter()
-        .zip(nodes)
-        .with_min_len(min_part.max(1))
-        .map(|((item, run), node)| {
+    let outcomes: Vec<Result<(usize, bool, Vec<Report>)>> = map_in_order(
+        runs.into_iter().zip(nodes).collect(),
+        min_part,
+        |((item, run), node)| {
             let mut reports = Vec::new();
             let changed = apply_item_edits(node, run, &mut reports)?;
             Ok((item, changed, reports))
-        })
-        .collect();
+        },
+    );
     for outcome in outcomes {
         let (item, item_changed, item_reports) = outcome?;
         reports.extend(item_reports);
-        if item_changed && changed.last() != Some(&item) {
-            changed.push(item);
+        if item_changed {
+            changed.insert(item);
         }
     }
     Ok(())

@@ -3,11 +3,11 @@
 //! Untouched scalars are written from their source text, flow collections stay flow; new strings
 //! are plain only when every reader reads them back as strings (see `scalar.rs`).
 
+use rayon::prelude::*;
+
 use super::scalar::{
     double_quoted, literal_is_safe, plain_is_safe, single_quote_is_safe, single_quoted,
 };
-use rayon::prelude::*;
-
 use super::{Map, Node, Scalar, Seq, Style};
 
 /// Writes documents as a `---`-separated stream.
