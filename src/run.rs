@@ -73,13 +73,15 @@ pub fn run_with<'a>(
             if done.changed {
                 changed.insert(done.workload.item);
             }
-            apply_edits(
-                &mut items,
-                done.rest,
-                &mut reports,
-                &mut changed,
-                usize::MAX,
-            )?;
+            if !done.rest.is_empty() {
+                apply_edits(
+                    &mut items,
+                    done.rest,
+                    &mut reports,
+                    &mut changed,
+                    usize::MAX,
+                )?;
+            }
             creates.extend(done.creates);
             findings.extend(done.findings);
             planned.push((done.workload, settings));
@@ -341,30 +343,41 @@ fn identity(node: &Node<'_>) -> (Arc<ResourceId>, Option<Arc<File>>) {
     (Arc::new(ResourceId::of(node)), file_of(node).map(Arc::new))
 }
 
+/// Reports for findings, in order. A workload's findings come together, so each run of findings
+/// about one item shares that item's identity, read once.
 fn finding_reports(items: &[Node<'_>], findings: Vec<Finding>, min_part: usize) -> Vec<Report> {
-    map_in_order(findings, min_part, |finding| {
-        let (resource, file) =
-            finding
-                .item
-                .and_then(|i| items.get(i))
-                .map_or((None, None), |node| {
-                    let (id, file) = identity(node);
-                    (Some(id), file)
-                });
-        Report {
-            severity: finding.severity,
-            message: finding.message,
-            resource,
-            field: finding.path.map(|p| {
-                Box::new(FieldReport {
-                    path: p.text(),
-                    current: None,
-                    proposed: None,
-                })
-            }),
-            file,
+    let mut runs: Vec<Vec<Finding>> = Vec::new();
+    for finding in findings {
+        match runs.last_mut() {
+            Some(run) if run.first().is_some_and(|f| f.item == finding.item) => run.push(finding),
+            _ => runs.push(vec![finding]),
         }
-    })
+    }
+    let reports = map_in_order(runs, min_part, |run| {
+        let item = run.first().and_then(|f| f.item);
+        let (resource, file) = item
+            .and_then(|i| items.get(i))
+            .map_or((None, None), |node| {
+                let (id, file) = identity(node);
+                (Some(id), file)
+            });
+        run.into_iter()
+            .map(|finding| Report {
+                severity: finding.severity,
+                message: finding.message,
+                resource: resource.clone(),
+                field: finding.path.map(|p| {
+                    Box::new(FieldReport {
+                        path: p.text(),
+                        current: None,
+                        proposed: None,
+                    })
+                }),
+                file: file.clone(),
+            })
+            .collect::<Vec<_>>()
+    });
+    reports.into_iter().flatten().collect()
 }
 
 /// Inserts new objects right after the item they were made for, in a stable order.

@@ -3,7 +3,7 @@
 //! (probes, image tags, secret-looking config, port names). They change nothing; they report,
 //! as `warning`, or as `error` in prod with `strict: true`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::disruption_budget::allows_disruption;
 use super::{anti_affinity_domains, replica_floor, Context, Finding, Plan, Severity};
@@ -298,7 +298,7 @@ pub fn input_checks(selected: &[(Workload, Effective)], ctx: &Context<'_>) -> Pl
             );
         }
     }
-    let read: BTreeSet<(Option<&str>, &str)> = selected
+    let read: HashSet<(Option<&str>, &str)> = selected
         .iter()
         .flat_map(|(w, _)| {
             w.config_maps

@@ -48,11 +48,10 @@ pub fn config_hash_edit(
         let data = items
             .get(cm.item)
             .and_then(|n| n.get("data"))
-            .map(Node::to_json)
-            .unwrap_or_default();
+            .map_or_else(|| "null".to_owned(), Node::json_text);
         text.push_str(&cm.id.name);
         text.push('\0');
-        text.push_str(&data.to_string());
+        text.push_str(&data);
         text.push('\0');
     }
     let hash = format!("{:016x}", fnv1a(text.bytes()));

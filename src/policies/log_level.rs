@@ -2,7 +2,7 @@
 //! keys, and in literal env vars of the configured names (`valueFrom` stays). The existing
 //! value's letter case is kept: `INFO` becomes `WARN`, `info` becomes `warn`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde_json::json;
 
@@ -68,8 +68,8 @@ pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
 #[must_use]
 pub fn config_map_edits(selected: &[(Workload, Effective)], inventory: &Inventory) -> Plan {
     let mut plan = Plan::default();
-    // (namespace, name) → (level settings, workload that chose it)
-    let mut wanted: BTreeMap<(Option<&str>, &str), (&LogLevel, &Workload)> = BTreeMap::new();
+    // (namespace, name) → (level settings, workload that chose it); only looked up, never walked.
+    let mut wanted: HashMap<(Option<&str>, &str), (&LogLevel, &Workload)> = HashMap::new();
     for (w, settings) in selected {
         let Some(level) = &settings.log_level else {
             continue;
@@ -101,17 +101,23 @@ pub fn config_map_edits(selected: &[(Workload, Effective)], inventory: &Inventor
             continue;
         };
         for (key, value) in &cm.data {
-            if settings.config_map_keys.contains(key) {
-                let message = format!("log level {} (read by {})", settings.level, by.id);
-                plan.edit(
-                    cm.item,
-                    Edit::set(
-                        FieldPath::keys(&["data"]).key(key.to_owned()),
-                        json!(in_case_of(value, &settings.level)),
-                        message,
-                    ),
-                );
+            if !settings.config_map_keys.contains(key) {
+                continue;
             }
+            let level = in_case_of(value, &settings.level);
+            // Applying the same text changes nothing and reports nothing: no edit to build.
+            if level == *value {
+                continue;
+            }
+            let message = format!("log level {} (read by {})", settings.level, by.id);
+            plan.edit(
+                cm.item,
+                Edit::set(
+                    FieldPath::keys(&["data"]).key(key.to_owned()),
+                    json!(level),
+                    message,
+                ),
+            );
         }
     }
     plan

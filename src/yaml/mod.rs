@@ -282,6 +282,26 @@ fn interned(text: &str) -> Cow<'static, str> {
     }
 }
 
+/// A node serialized as [`Node::to_json`] converts it.
+struct AsJson<'n, 'a>(&'n Node<'a>);
+
+impl serde::Serialize for AsJson<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Node::Scalar(s) => match scalar::non_string_json(s) {
+                Some(value) => value.serialize(out),
+                None => out.serialize_str(&s.value),
+            },
+            Node::Seq(seq) => out.collect_seq(seq.items.iter().map(AsJson)),
+            Node::Map(map) => out.collect_map(
+                map.entries
+                    .iter()
+                    .map(|(k, v)| (k.value.as_ref(), AsJson(v))),
+            ),
+        }
+    }
+}
+
 impl<'a> Node<'a> {
     /// A new block mapping of these fields, in this order. Policies build new objects (HPAs,
     /// PDBs) this way: through JSON each cost a hash map per mapping and a second copy, 13% of
@@ -418,6 +438,13 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The node's JSON text, as `to_json().to_string()` writes it, without building the JSON
+    /// value first (config hashes fingerprint every ConfigMap a changed workload reads).
+    #[must_use]
+    pub fn json_text(&self) -> String {
+        serde_json::to_string(&AsJson(self)).unwrap_or_else(|_| self.to_json().to_string())
+    }
+
     /// Detaches the node from the input buffer (used for nodes copied into new objects).
     #[must_use]
     pub fn into_owned(self) -> Node<'static> {
@@ -457,6 +484,52 @@ impl<'a> Node<'a> {
                         .all(|(k, v)| b.get(&k.value).is_some_and(|w| v.same_value(w)))
             }
             _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `json_text` is what config hashes fingerprint: it must stay `to_json().to_string()`
+    /// byte for byte, or every stamped hash would change.
+    #[test]
+    fn json_text_is_the_json_value_written() {
+        let strings = include_str!("../../testdata/fidelity/yaml-strings.jsonl");
+        let values: Vec<String> = strings
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter_map(|v| v.get("string").and_then(|s| s.as_str()).map(str::to_owned))
+            .collect();
+        assert!(values.len() > 100, "the fidelity strings were read");
+        let doc = "a: 1\nb: '1'\nc: !!str 1\nd: !!int \"2\"\ne: !custom 3\nf: 1.5\ng: .inf\nh: .nan\n\
+                   i: ~\nj: yes\nk: 0x1F\nl: 1_000\nm: 1e3\nn: |\n  line\no: [1, {p: q}, []]\nr: {}\n\
+                   s: -0\nt: 99999999999999999999\nu: \"\\u00e9\\t\\\"\"\n";
+        let mut nodes = parse_stream(doc).unwrap_or_default();
+        assert_eq!(nodes.len(), 1, "the document was read");
+        for value in &values {
+            nodes.push(Node::Scalar(Scalar::plain(value.as_str())));
+            nodes.push(Node::string(value.as_str()));
+        }
+        // Keys are unique in every tree (the parser rejects repeated keys, edits replace).
+        nodes.push(Node::Map(Map {
+            entries: values
+                .iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|v| {
+                    (
+                        Scalar::string(v.as_str()),
+                        Node::Scalar(Scalar::plain(v.as_str())),
+                    )
+                })
+                .collect(),
+            ..Map::new()
+        }));
+        assert!(nodes.len() > 200);
+        for node in &nodes {
+            assert_eq!(node.json_text(), node.to_json().to_string(), "{node:?}");
         }
     }
 }

@@ -103,20 +103,17 @@ fn parse_int(s: &str) -> Option<i64> {
 
 /// The JSON value of a scalar, as kubectl reads it. Non-finite floats stay text.
 pub(super) fn to_json(s: &Scalar<'_>) -> serde_json::Value {
-    use serde_json::Value;
-    let text = || Value::String(s.value.to_string());
-    if let Some(tag) = s.tag() {
-        return match tag {
-            "!!int" | "!!float" | "!!bool" | "!!null" => {
-                resolved_json(resolve_plain(&s.value)).unwrap_or_else(text)
-            }
-            _ => text(),
-        };
+    non_string_json(s).unwrap_or_else(|| serde_json::Value::String(s.value.to_string()))
+}
+
+/// The scalar's JSON value unless it is a string (then its text is the value).
+pub(super) fn non_string_json(s: &Scalar<'_>) -> Option<serde_json::Value> {
+    match s.tag() {
+        Some("!!int" | "!!float" | "!!bool" | "!!null") => resolved_json(resolve_plain(&s.value)),
+        Some(_) => None,
+        None if s.style != super::Style::Plain => None,
+        None => resolved_json(resolve_plain(&s.value)),
     }
-    if s.style != super::Style::Plain {
-        return text();
-    }
-    resolved_json(resolve_plain(&s.value)).unwrap_or_else(text)
 }
 
 fn resolved_json(r: Resolved) -> Option<serde_json::Value> {
