@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use serde_json::Value;
-
 use crate::yaml::{Cow, Map, Node, Scalar, Style};
 
 /// One step of a field path.
@@ -85,14 +83,16 @@ impl fmt::Display for FieldPath {
     }
 }
 
+/// Values are nodes, as they go into the tree: policies build the larger ones (terms, spread
+/// constraints, selectors) as nodes directly, without a JSON object for each.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     /// Sets the field, creating missing parent mappings. A string keeps the old one's quoting.
-    Set(Value),
+    Set(Node<'static>),
     /// Removes the field or list item; then removes up to `prune` parents that became empty.
     Remove { prune: usize },
     /// Appends to the list at the path, creating it when missing.
-    Append(Value),
+    Append(Node<'static>),
 }
 
 /// One change to one field of one resource, with the reason shown to the user.
@@ -105,10 +105,14 @@ pub struct Edit {
 
 impl Edit {
     #[must_use]
-    pub fn set(path: FieldPath, value: Value, message: impl Into<String>) -> Self {
+    pub fn set(
+        path: FieldPath,
+        value: impl Into<Node<'static>>,
+        message: impl Into<String>,
+    ) -> Self {
         Edit {
             path,
-            op: Op::Set(value),
+            op: Op::Set(value.into()),
             message: message.into(),
         }
     }
@@ -123,20 +127,25 @@ impl Edit {
     }
 
     #[must_use]
-    pub fn append(path: FieldPath, value: Value, message: impl Into<String>) -> Self {
+    pub fn append(
+        path: FieldPath,
+        value: impl Into<Node<'static>>,
+        message: impl Into<String>,
+    ) -> Self {
         Edit {
             path,
-            op: Op::Append(value),
+            op: Op::Append(value.into()),
             message: message.into(),
         }
     }
 }
 
-/// What applying an edit did: `None` when the field already held the value.
+/// What applying an edit did: `None` when the field already held the value. The values are
+/// reported as JSON (see [`Node::to_json`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
-    pub current: Option<Value>,
-    pub proposed: Option<Value>,
+    pub current: Option<Node<'static>>,
+    pub proposed: Option<Node<'static>>,
 }
 
 /// Why an edit could not be applied: the path crosses a value of the wrong shape.
@@ -163,17 +172,16 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
         return Err(fail("empty path"));
     };
     match op {
-        Op::Set(value) => {
+        Op::Set(new) => {
             let parent = descend(root, parents, true)
                 .ok_or_else(|| fail("a parent is not a mapping or list"))?;
-            let new = Node::from_json(&value);
             let slot = match (parent, last) {
                 (Node::Map(m), Seg::Key(k)) => {
                     if m.get(k).is_none() {
-                        m.entries.push((Scalar::string(k.clone()), new));
+                        m.entries.push((Scalar::string(k.clone()), new.clone()));
                         return Ok(Some(Applied {
                             current: None,
-                            proposed: Some(value),
+                            proposed: Some(new),
                         }));
                     }
                     m.get_mut(k)
@@ -185,11 +193,11 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             if slot.same_value(&new) {
                 return Ok(None);
             }
-            let current = Some(slot.to_json());
-            *slot = keep_string_style(slot, new);
+            let styled = keep_string_style(slot, new.clone());
+            let current = std::mem::replace(slot, styled).into_owned();
             Ok(Some(Applied {
-                current,
-                proposed: Some(value),
+                current: Some(current),
+                proposed: Some(new),
             }))
         }
         Op::Append(value) => {
@@ -212,7 +220,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             if seq.items.is_empty() {
                 seq.flow = false;
             }
-            seq.items.push(Node::from_json(&value));
+            seq.items.push(value.clone());
             Ok(Some(Applied {
                 current: None,
                 proposed: Some(value),
@@ -234,7 +242,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             };
             prune_empty(root, parents, prune);
             Ok(Some(Applied {
-                current: Some(removed.to_json()),
+                current: Some(removed.into_owned()),
                 proposed: None,
             }))
         }
@@ -327,8 +335,8 @@ mod tests {
         assert_eq!(
             applied,
             Some(Applied {
-                current: Some(json!(1)),
-                proposed: Some(json!(3))
+                current: Some(json!(1).into()),
+                proposed: Some(json!(3).into())
             })
         );
         apply(

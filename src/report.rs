@@ -7,13 +7,14 @@ use serde_json::{json, Map, Value};
 
 use crate::policies::Severity;
 use crate::resource::{File, ResourceId};
-use crate::yaml::{emit_fields_seq_item, write_each, Field};
+use crate::yaml::{emit_fields_seq_item, write_each, Field, Node};
 
+/// A changed field. The values are nodes, written as their JSON (see [`Node::to_json`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldReport {
     pub path: String,
-    pub current: Option<Value>,
-    pub proposed: Option<Value>,
+    pub current: Option<Node<'static>>,
+    pub proposed: Option<Node<'static>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,10 +61,10 @@ impl Report {
             let mut field = Map::new();
             field.insert("path".into(), json!(f.path));
             if let Some(c) = &f.current {
-                field.insert("currentValue".into(), c.clone());
+                field.insert("currentValue".into(), c.to_json());
             }
             if let Some(p) = &f.proposed {
-                field.insert("proposedValue".into(), p.clone());
+                field.insert("proposedValue".into(), p.to_json());
             }
             out.insert("field".into(), Value::Object(field));
         }
@@ -95,10 +96,10 @@ impl Report {
         if let Some(f) = &self.field {
             field.push(("path", Field::Str(&f.path)));
             if let Some(c) = &f.current {
-                field.push(("currentValue", Field::Json(c)));
+                field.push(("currentValue", Field::Node(c)));
             }
             if let Some(p) = &f.proposed {
-                field.push(("proposedValue", Field::Json(p)));
+                field.push(("proposedValue", Field::Node(p)));
             }
         }
         let mut file = Vec::with_capacity(2);
@@ -151,7 +152,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::yaml::emit_json_seq_item;
+    use crate::yaml::{emit_json_seq_item, parse_stream, Seq};
+    use thin_vec::ThinVec;
 
     fn id(namespace: Option<&str>) -> Arc<ResourceId> {
         Arc::new(ResourceId {
@@ -173,8 +175,10 @@ mod tests {
                 field: Some(Box::new(FieldReport {
                     path: "spec.template.spec.containers[name=web].env[name=LOG_LEVEL].value"
                         .into(),
-                    current: Some(json!("debug")),
-                    proposed: Some(json!({"a": [1, {"b": null}], "c": {}, "d": [], "e": "1e3"})),
+                    current: Some(json!("debug").into()),
+                    proposed: Some(
+                        json!({"a": [1, {"b": null}], "c": {}, "d": [], "e": "1e3"}).into(),
+                    ),
                 })),
                 file: Some(Arc::new(("dir/a b.yaml".into(), Some("3".into())))),
             },
@@ -184,12 +188,36 @@ mod tests {
                 resource: Some(id(None)),
                 field: Some(Box::new(FieldReport {
                     path: "spec.replicas".into(),
-                    current: Some(json!(2)),
+                    current: Some(json!(2).into()),
                     proposed: None,
                 })),
                 file: Some(Arc::new(("x.yaml".into(), None))),
             },
+            // Values as read keep their styles and tags in the tree, but results show the data.
+            Report {
+                severity: Severity::Info,
+                message: "replaced".into(),
+                resource: None,
+                field: Some(Box::new(FieldReport {
+                    path: "data".into(),
+                    current: parse_stream(
+                        "a: '1'\nb: 1\nc: !!str 2\nd: [x, {y: 'no'}, []]\ne: |\n  text\nf: .inf\ng: ~\n",
+                    )
+                    .ok()
+                    .and_then(|docs| docs.into_iter().next())
+                    .map(Node::into_owned),
+                    proposed: Some(Node::seq([Node::Seq(Seq {
+                        items: ThinVec::new(),
+                        flow: true,
+                        tag: None,
+                    })])),
+                })),
+                file: None,
+            },
         ];
+        assert!(reports
+            .iter()
+            .all(|r| r.field.as_ref().is_none_or(|f| f.current.is_some())));
         for report in &reports {
             let (mut direct, mut via_json) = (String::new(), String::new());
             report.write_seq_item(&mut direct);

@@ -268,9 +268,9 @@ fn unified(change: &Change, color: bool) -> String {
 pub fn explain_command(policy: &Policy, sources: &Sources) -> Result<(String, bool)> {
     let (_, reports) = transform(sources, sources.items()?, policy)?;
     let failed = reports.iter().any(|r| r.severity == Severity::Error);
-    let short = |v: Option<&Value>| match v {
+    let short = |v: Option<&Node<'_>>| match v.map(Node::to_json) {
         None => "-".to_owned(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(other) => other.to_string(),
     };
     let mut rows = vec![[

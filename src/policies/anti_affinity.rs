@@ -5,10 +5,11 @@
 use k8s_openapi::api::core::v1::{PodAffinityTerm, WeightedPodAffinityTerm};
 use serde_json::json;
 
-use super::{object, selector_json, Plan};
+use super::{selector_node, Plan};
 use crate::config::{AntiAffinity, AntiAffinityMode};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
+use crate::yaml::Node;
 
 const REQUIRED: &str = "requiredDuringSchedulingIgnoredDuringExecution";
 const PREFERRED: &str = "preferredDuringSchedulingIgnoredDuringExecution";
@@ -47,9 +48,9 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
         .unwrap_or_default();
     let key = settings.topology_key.as_str();
     let term = || {
-        object([
-            ("labelSelector", selector_json(w)),
-            ("topologyKey", key.into()),
+        Node::map([
+            ("labelSelector", selector_node(w)),
+            ("topologyKey", Node::string(key.to_owned())),
         ])
     };
     let required_ours: Vec<usize> = required
@@ -104,8 +105,8 @@ pub fn plan(w: &Workload, settings: &AntiAffinity) -> Plan {
                     w.item,
                     Edit::append(
                         anti_path(w).key(PREFERRED),
-                        object([
-                            ("weight", settings.weight.into()),
+                        Node::map([
+                            ("weight", Node::int(settings.weight)),
                             ("podAffinityTerm", term()),
                         ]),
                         message,

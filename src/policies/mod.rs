@@ -13,7 +13,7 @@ mod resources;
 mod rollout;
 mod topology_spread;
 
-use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath};
@@ -249,29 +249,96 @@ pub fn plan_workload(w: &Workload, settings: &Effective, ctx: &Context<'_>) -> P
     plan
 }
 
-/// A JSON object from its fields, taking their values: `json!` would copy every interpolated
-/// `Value` through the serializer, and new objects nest several.
-fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect(),
-    )
-}
-
-/// The workload's `spec.selector` as JSON: the label selector of the terms, constraints and
+/// The workload's `spec.selector` as a node: the label selector of the terms, constraints and
 /// budgets written for it.
-fn selector_json(w: &Workload) -> Value {
-    serde_json::to_value(&w.selector).unwrap_or(Value::Null)
+fn selector_node(w: &Workload) -> Node<'static> {
+    label_selector_node(&w.selector)
 }
 
-/// The workload's `spec.selector` as a node, for new objects.
-fn selector_node(w: &Workload) -> Node<'static> {
-    Node::from_json(&selector_json(w))
+/// A label selector as a node, in the order the API writes one (`matchExpressions`, then
+/// `matchLabels`; `key`, `operator`, `values`), built directly: through JSON each cost a hash
+/// map per mapping and a second copy.
+fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
+    let mut fields = Map::with_capacity(2);
+    if let Some(requirements) = &selector.match_expressions {
+        let requirements = requirements.iter().map(|r| {
+            let mut requirement = Map::with_capacity(3);
+            requirement.push("key", Node::string(r.key.clone()));
+            requirement.push("operator", Node::string(r.operator.clone()));
+            if let Some(values) = &r.values {
+                requirement.push(
+                    "values",
+                    Node::seq(values.iter().map(|v| Node::string(v.clone()))),
+                );
+            }
+            Node::Map(requirement)
+        });
+        fields.push("matchExpressions", Node::seq(requirements));
+    }
+    if let Some(labels) = &selector.match_labels {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| (Scalar::string(k.clone()), Node::string(v.clone())));
+        fields.push(
+            "matchLabels",
+            Node::Map(Map {
+                entries: labels.collect(),
+                ..Map::new()
+            }),
+        );
+    }
+    Node::Map(fields)
 }
 
 /// `percent` of `count`, rounded up, as Kubernetes scales surge and budget percentages.
 fn ceil_percent(count: i32, percent: i32) -> i64 {
     (i64::from(count.max(0)) * i64::from(percent.max(0)) + 99) / 100
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    use super::*;
+    use crate::yaml::emit_document;
+
+    /// Built directly, a selector reads and writes exactly as the API's own serialization of it
+    /// (what envpolicy wrote before it built selectors as nodes).
+    #[test]
+    fn label_selectors_are_written_as_the_api_serializes_them() {
+        let requirement = |values: Option<Vec<&str>>| LabelSelectorRequirement {
+            key: "tier".into(),
+            operator: "In".into(),
+            values: values.map(|v| v.into_iter().map(str::to_owned).collect()),
+        };
+        let labels = |pairs: &[(&str, &str)]| {
+            Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            )
+        };
+        let selectors = [
+            LabelSelector::default(),
+            LabelSelector {
+                match_labels: labels(&[("app.kubernetes.io/name", "web"), ("a", "yes")]),
+                match_expressions: None,
+            },
+            LabelSelector {
+                match_labels: labels(&[]),
+                match_expressions: Some(vec![
+                    requirement(Some(vec!["web", "1e3"])),
+                    requirement(None),
+                    requirement(Some(vec![])),
+                ]),
+            },
+        ];
+        for selector in &selectors {
+            let through_json = Node::from_json(&serde_json::to_value(selector).unwrap_or_default());
+            let direct = label_selector_node(selector);
+            assert_eq!(direct.to_json(), through_json.to_json());
+            assert_eq!(emit_document(&direct), emit_document(&through_json));
+        }
+    }
 }

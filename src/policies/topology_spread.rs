@@ -6,10 +6,11 @@
 use k8s_openapi::api::core::v1::TopologySpreadConstraint;
 use serde_json::json;
 
-use super::{object, selector_json, Context, Plan};
+use super::{selector_node, Context, Plan};
 use crate::config::TopologySpread;
 use crate::edit::Edit;
 use crate::inventory::Workload;
+use crate::yaml::{Map, Node};
 
 fn is_ours(c: &TopologySpreadConstraint, w: &Workload, key: &str) -> bool {
     c.topology_key == key && c.label_selector.as_ref() == Some(&w.selector)
@@ -28,17 +29,19 @@ pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
     let when = spread.when_unsatisfiable.as_str();
     match existing.iter().position(|c| is_ours(c, w, key)) {
         None => {
-            let mut constraint = object([
-                ("maxSkew", spread.max_skew.into()),
-                ("topologyKey", key.into()),
-                ("whenUnsatisfiable", when.into()),
-                ("labelSelector", selector_json(w)),
-            ]);
+            let mut constraint = Map::with_capacity(5);
+            constraint.push("maxSkew", Node::int(spread.max_skew));
+            constraint.push("topologyKey", Node::string(key.to_owned()));
+            constraint.push("whenUnsatisfiable", Node::string(when.to_owned()));
+            constraint.push("labelSelector", selector_node(w));
             if w.traits.pod_template_hash && ctx.kubernetes_version >= (1, 27) {
-                constraint["matchLabelKeys"] = json!(["pod-template-hash"]);
+                constraint.push(
+                    "matchLabelKeys",
+                    Node::seq([Node::string("pod-template-hash")]),
+                );
             }
             let message = format!("spread this workload's pods over {key} ({when})");
-            plan.edit(w.item, Edit::append(list, constraint, message));
+            plan.edit(w.item, Edit::append(list, Node::Map(constraint), message));
         }
         Some(i) => {
             let ours = list.item(i, None);

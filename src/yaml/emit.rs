@@ -6,7 +6,8 @@
 use rayon::prelude::*;
 
 use super::scalar::{
-    double_quoted, literal_is_safe, plain_is_safe, single_quote_is_safe, single_quoted,
+    double_quoted, literal_is_safe, non_string_json, plain_is_safe, single_quote_is_safe,
+    single_quoted,
 };
 use super::{Map, Node, Scalar, Seq, Style};
 
@@ -116,7 +117,8 @@ pub fn emit_json_seq_item(out: &mut String, value: &serde_json::Value) {
 pub enum Field<'v> {
     Str(&'v str),
     Uint(u64),
-    Json(&'v serde_json::Value),
+    /// A node, written as its JSON ([`Node::to_json`]) would be.
+    Node(&'v Node<'v>),
     Map(&'v [(&'static str, Field<'v>)]),
 }
 
@@ -157,7 +159,7 @@ fn fields_after_indicator(
                 out.push_str(&n.to_string());
                 out.push('\n');
             }
-            Field::Json(v) => json_after_indicator(out, v, at + 2, true),
+            Field::Node(v) => node_json_after_indicator(out, v, at + 2, true),
             Field::Map(inner) => fields_after_indicator(out, inner, at + 2, true),
         }
     }
@@ -200,6 +202,46 @@ fn json_after_indicator(out: &mut String, value: &serde_json::Value, at: usize, 
         scalar => {
             out.push(' ');
             json_scalar(out, scalar);
+            out.push('\n');
+        }
+    }
+}
+
+/// [`json_after_indicator`] of `node.to_json()`, walking the node instead of building the JSON:
+/// values in results are written this way. Keys are unique in every tree (the parser rejects
+/// repeated keys; edits replace), so no JSON object would have merged any.
+fn node_json_after_indicator(out: &mut String, node: &Node<'_>, at: usize, after_key: bool) {
+    match node {
+        Node::Map(m) if !m.entries.is_empty() => {
+            out.push(if after_key { '\n' } else { ' ' });
+            for (i, (k, v)) in m.entries.iter().enumerate() {
+                if i > 0 || after_key {
+                    indent(out, at + 2);
+                }
+                flow_scalar(out, &Scalar::string(k.value.as_ref()), false);
+                out.push(':');
+                node_json_after_indicator(out, v, at + 2, true);
+            }
+        }
+        Node::Seq(s) if !s.items.is_empty() => {
+            let dash = if after_key { at } else { at + 2 };
+            out.push(if after_key { '\n' } else { ' ' });
+            for (i, item) in s.items.iter().enumerate() {
+                if i > 0 || after_key {
+                    indent(out, dash);
+                }
+                out.push('-');
+                node_json_after_indicator(out, item, dash, false);
+            }
+        }
+        Node::Map(_) => out.push_str(" {}\n"),
+        Node::Seq(_) => out.push_str(" []\n"),
+        Node::Scalar(s) => {
+            out.push(' ');
+            match non_string_json(s) {
+                Some(value) => json_scalar(out, &value),
+                None => flow_scalar(out, &Scalar::string(s.value.as_ref()), false),
+            }
             out.push('\n');
         }
     }

@@ -55,8 +55,9 @@ impl std::ops::Deref for Tag {
     }
 }
 
-/// A scalar: its value after escape processing, and how it was written.
-#[derive(Debug, Clone)]
+/// A scalar: its value after escape processing, and how it was written. Equality is structural
+/// (text, style, tag and source); [`Node::same_value`] compares data only.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scalar<'a> {
     pub value: Cow<'a, str>,
     pub style: Style,
@@ -64,7 +65,7 @@ pub struct Scalar<'a> {
     extra: Option<Box<ScalarExtra<'a>>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct ScalarExtra<'a> {
     /// The tag as written, kept so the node is written back with it.
     tag: Option<Tag>,
@@ -72,7 +73,7 @@ struct ScalarExtra<'a> {
     source: Option<&'a str>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Seq<'a> {
     /// One pointer (length and capacity live in the allocation): an empty or small collection
     /// costs less in every node, since a node is as large as its largest kind.
@@ -82,7 +83,7 @@ pub struct Seq<'a> {
 }
 
 /// A mapping in source order. Keys are scalars: Kubernetes objects have no other keys.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Map<'a> {
     /// A thin vector, like [`Seq::items`].
     pub entries: ThinVec<(Scalar<'a>, Node<'a>)>,
@@ -90,7 +91,7 @@ pub struct Map<'a> {
     pub tag: Option<Tag>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Node<'a> {
     Scalar(Scalar<'a>),
     Seq(Seq<'a>),
@@ -279,6 +280,13 @@ fn interned(text: &str) -> Cow<'static, str> {
     match COMMON.iter().find(|c| **c == text) {
         Some(c) => Cow::borrowed(c),
         None => Cow::owned(text.to_owned()),
+    }
+}
+
+/// Small JSON values (`json!(3)`, `json!("info")`) become nodes where an edit wants one.
+impl From<serde_json::Value> for Node<'static> {
+    fn from(value: serde_json::Value) -> Self {
+        Node::from_json(&value)
     }
 }
 

@@ -127,9 +127,9 @@ fn main() {
                 fields += 1;
                 path += f.path.len();
                 for v in [&f.current, &f.proposed].into_iter().flatten() {
-                    if v.is_object() || v.is_array() {
+                    if !matches!(v, envpolicy::yaml::Node::Scalar(_)) {
                         objects += 1;
-                        object_json += v.to_string().len();
+                        object_json += v.json_text().len();
                     } else {
                         scalars += 1;
                     }
