@@ -228,7 +228,7 @@ impl Workload {
         self.template_path().key("spec")
     }
 
-    /// Every container with its field path: `containers` first, then `initContainers`.
+    /// Every container and where it sits: `containers` first, then `initContainers`.
     pub fn all_containers(&self) -> impl Iterator<Item = PodContainer<'_>> {
         let pod = self.pod();
         let init = pod.init_containers.as_deref().unwrap_or_default();
@@ -241,10 +241,9 @@ impl Workload {
                 .map(move |(index, container)| PodContainer {
                     init: list == "initContainers",
                     container,
-                    path: self
-                        .pod_spec_path()
-                        .key(list)
-                        .item(index, Some(&container.name)),
+                    workload: self,
+                    list,
+                    index,
                 })
         })
     }
@@ -256,8 +255,9 @@ pub struct PodContainer<'w> {
     /// An init container (a sidecar when its restartPolicy is `Always`).
     pub init: bool,
     pub container: &'w Container,
-    /// `spec.template.spec.containers[name=web]` and the like.
-    pub path: FieldPath,
+    workload: &'w Workload,
+    list: &'static str,
+    index: usize,
 }
 
 impl PodContainer<'_> {
@@ -265,6 +265,16 @@ impl PodContainer<'_> {
     #[must_use]
     pub fn is_sidecar(&self) -> bool {
         self.init && self.container.restart_policy.as_deref() == Some("Always")
+    }
+
+    /// `spec.template.spec.containers[name=web]` and the like. Built when asked: most checks
+    /// of most containers find nothing to say, and seven policies walk every container.
+    #[must_use]
+    pub fn path(&self) -> FieldPath {
+        self.workload
+            .pod_spec_path()
+            .key(self.list)
+            .item(self.index, Some(&self.container.name))
     }
 }
 

@@ -132,12 +132,7 @@ fn requests_for_utilization(
                 .is_some_and(|r| r.contains_key(*resource))
                 || (!pc.init && settings.resources.requests.contains_key(*resource));
             if !has {
-                let path = pc
-                    .path
-                    .clone()
-                    .key("resources")
-                    .key("requests")
-                    .key(*resource);
+                let path = pc.path().key("resources").key("requests").key(*resource);
                 let message = format!(
                     "container {} has no {resource} request, so the HPA's {resource} utilization target can never be computed and it will not scale; set resources.requests.{resource}",
                     c.name
@@ -163,7 +158,7 @@ fn image_problem(image: &str) -> Option<&'static str> {
 fn probes_and_tags(plan: &mut Plan, w: &Workload, severity: Severity) {
     for pc in w.all_containers().filter(|pc| !pc.init) {
         let c = pc.container;
-        let at = |key: &'static str| Some(pc.path.clone().key(key));
+        let at = |key: &'static str| Some(pc.path().key(key));
         for (probe, present) in [
             ("livenessProbe", c.liveness_probe.is_some()),
             ("readinessProbe", c.readiness_probe.is_some()),
@@ -214,7 +209,7 @@ fn secret_env(plan: &mut Plan, w: &Workload, severity: Severity) {
     for pc in w.all_containers() {
         for (ei, env) in pc.container.env.iter().flatten().enumerate() {
             if env.value.is_some() && looks_like_secret(&env.name) {
-                let path = pc.path.clone().key("env").item(ei, Some(&env.name));
+                let path = pc.path().key("env").item(ei, Some(&env.name));
                 let message = format!(
                     "container {}: env {} looks like a secret but is a literal value; use valueFrom.secretKeyRef",
                     pc.container.name, env.name
@@ -249,7 +244,7 @@ fn port_names(plan: &mut Plan, w: &Workload, severity: Severity) {
             let Some(name) = port.name.as_deref() else {
                 continue;
             };
-            let path = Some(pc.path.clone().key("ports").item(pi, Some(name)));
+            let path = Some(pc.path().key("ports").item(pi, Some(name)));
             if let Some(problem) = port_name_problem(name) {
                 plan.finding(
                     severity,

@@ -14,7 +14,7 @@ use crate::inventory::Workload;
 pub fn plan(w: &Workload) -> Plan {
     let mut plan = Plan::default();
     for pc in w.all_containers() {
-        let base = pc.path.clone().key("securityContext");
+        let base = pc.path().key("securityContext");
         container(
             &mut plan,
             w.item,

@@ -44,12 +44,7 @@ pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
             let (Some(value), true) = (&env.value, settings.env_vars.contains(&env.name)) else {
                 continue;
             };
-            let path = pc
-                .path
-                .clone()
-                .key("env")
-                .item(ei, Some(&env.name))
-                .key("value");
+            let path = pc.path().key("env").item(ei, Some(&env.name)).key("value");
             let message = format!(
                 "container {}: log level {}",
                 pc.container.name, settings.level

@@ -12,7 +12,7 @@ use crate::inventory::Workload;
 pub fn plan(w: &Workload, resources: &Resources) -> Plan {
     let mut plan = Plan::default();
     for pc in w.all_containers().filter(|pc| !pc.init) {
-        let (container, base) = (pc.container, pc.path.key("resources"));
+        let (container, base) = (pc.container, pc.path().key("resources"));
         for (section, values) in [
             ("requests", &resources.requests),
             ("limits", &resources.limits),
