@@ -166,7 +166,13 @@ pub fn plain_is_safe(s: &str, in_flow: bool) -> bool {
         return false;
     }
     let bytes = s.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
+    // Names, paths and versions are made of always-safe bytes only: a tight scan clears them,
+    // and the checks below start at the first byte that needs one.
+    let first_special = bytes
+        .iter()
+        .position(|&b| PLAIN_CLASS[usize::from(b)] != ALWAYS)
+        .unwrap_or(bytes.len());
+    for (i, &b) in bytes.iter().enumerate().skip(first_special) {
         let ok = match PLAIN_CLASS[usize::from(b)] {
             ALWAYS => true,
             NEVER => false,
