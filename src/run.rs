@@ -63,10 +63,27 @@ pub fn run_with<'a>(
     let mut creates = Vec::new();
     let mut findings = Vec::new();
     let mut planned: Vec<(Workload, Effective)> = Vec::with_capacity(selected.len());
+    let workloads = selected.len();
     let mut selected = selected.into_iter().peekable();
     while selected.peek().is_some() {
         let batch: Selection<'_> = selected.by_ref().take(parallelism.batch.max(1)).collect();
         let outcomes = plan_batch(&mut items, &batch, &ctx, parallelism)?;
+        if planned.is_empty() {
+            // Room for all workloads at the first batch's rate (creates and findings become
+            // reports too): growing by doubling copied these lists and touched twice their memory.
+            let per_workload = |count: usize| count.div_ceil(batch.len().max(1)) + 1;
+            let (edited, made, found) =
+                outcomes.iter().flatten().fold((0, 0, 0), |(r, c, f), p| {
+                    (
+                        r + p.reports.len(),
+                        c + p.creates.len(),
+                        f + p.findings.len(),
+                    )
+                });
+            reports.reserve(workloads * per_workload(edited + made + found));
+            creates.reserve(workloads * per_workload(made));
+            findings.reserve(workloads * per_workload(found));
+        }
         for ((_, settings), outcome) in batch.into_iter().zip(outcomes) {
             let done = outcome?;
             reports.extend(done.reports);
