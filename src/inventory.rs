@@ -501,8 +501,30 @@ impl Inventory {
             min_part,
             |(item, node)| Fact::of(item, node, custom),
         );
-        let mut inv = Inventory::default();
-        let mut others = Vec::new();
+        // Sized from the facts: growing the lists and rehashing the maps item by item cost
+        // about a third of this sequential pass.
+        let count = |of: fn(&Fact) -> bool| facts.iter().flatten().filter(|f| of(f)).count();
+        let workloads = count(|f| matches!(f, Fact::Workload(_)));
+        let pdbs = count(|f| matches!(f, Fact::Pdb(..)));
+        let hpas = count(|f| matches!(f, Fact::Hpa(_)));
+        let config_maps = count(|f| matches!(f, Fact::ConfigMap(_)));
+        let mut inv = Inventory {
+            workloads: Vec::with_capacity(workloads),
+            workloads_by_name: HashMap::with_capacity(workloads),
+            pdbs: Vec::with_capacity(pdbs),
+            pdb_by_selector: HashMap::with_capacity(pdbs),
+            pdb_by_name: HashMap::with_capacity(pdbs),
+            hpas: Vec::with_capacity(hpas),
+            hpa_by_target: HashMap::with_capacity(hpas),
+            config_maps: Vec::with_capacity(config_maps),
+            config_maps_by_name: HashMap::with_capacity(config_maps),
+            ..Inventory::default()
+        };
+        let mut others = Vec::with_capacity(
+            facts
+                .len()
+                .saturating_sub(workloads + pdbs + hpas + config_maps),
+        );
         for fact in facts {
             match fact? {
                 Fact::Workload(entry) => {
