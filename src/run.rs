@@ -104,7 +104,7 @@ pub fn run_with<'a>(
             planned.push((done.workload, settings));
         }
     }
-    let mut rest = policies::config_map_edits(&planned, &inventory);
+    let mut rest = policies::config_map_edits(&planned, &inventory, parallelism.min_part);
     rest.extend(policies::input_checks(&planned, &ctx));
     apply_edits(
         &mut items,

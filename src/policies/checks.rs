@@ -293,14 +293,12 @@ pub fn input_checks(selected: &[(Workload, Effective)], ctx: &Context<'_>) -> Pl
             );
         }
     }
-    let read: HashSet<(Option<&str>, &str)> = selected
-        .iter()
-        .flat_map(|(w, _)| {
-            w.config_maps
-                .iter()
-                .map(|n| (w.id.namespace.as_deref(), n.as_str()))
-        })
-        .collect();
+    let mut read: HashSet<(Option<&str>, &str)> = HashSet::with_capacity(selected.len());
+    read.extend(selected.iter().flat_map(|(w, _)| {
+        w.config_maps
+            .iter()
+            .map(|n| (w.id.namespace.as_deref(), n.as_str()))
+    }));
     for cm in &ctx.inventory.config_maps {
         if !read.contains(&(cm.id.namespace.as_deref(), cm.id.name.as_str())) {
             continue;

@@ -9,7 +9,8 @@ use serde_json::json;
 use super::{Plan, Severity};
 use crate::config::{Effective, LogLevel};
 use crate::edit::{Edit, FieldPath};
-use crate::inventory::{Inventory, Workload};
+use crate::inventory::{ConfigMap, Inventory, Workload};
+use crate::parallel::map_in_order;
 
 /// `level` written in the letter case of `current`.
 #[must_use]
@@ -58,13 +59,20 @@ pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
     plan
 }
 
+/// The level each ConfigMap gets: (namespace, name) → (level settings, workload that chose it).
+type Levels<'s> = HashMap<(Option<&'s str>, &'s str), (&'s LogLevel, &'s Workload)>;
+
 /// ConfigMap keys, for the ConfigMaps selected workloads read. A ConfigMap read by workloads
-/// configured with different levels keeps the first one's and gets a warning.
+/// configured with different levels keeps the first one's and gets a warning. The first pass
+/// (who decides) runs in input order; the ConfigMaps are then edited apart, on all cores.
 #[must_use]
-pub fn config_map_edits(selected: &[(Workload, Effective)], inventory: &Inventory) -> Plan {
+pub fn config_map_edits(
+    selected: &[(Workload, Effective)],
+    inventory: &Inventory,
+    min_part: usize,
+) -> Plan {
     let mut plan = Plan::default();
-    // (namespace, name) → (level settings, workload that chose it); only looked up, never walked.
-    let mut wanted: HashMap<(Option<&str>, &str), (&LogLevel, &Workload)> = HashMap::new();
+    let mut wanted: Levels<'_> = HashMap::with_capacity(selected.len());
     for (w, settings) in selected {
         let Some(level) = &settings.log_level else {
             continue;
@@ -86,36 +94,44 @@ pub fn config_map_edits(selected: &[(Workload, Effective)], inventory: &Inventor
             }
         }
     }
-    for cm in &inventory.config_maps {
-        let ns = cm.id.namespace.as_deref();
-        let Some((settings, by)) = cm
-            .names
-            .iter()
-            .find_map(|name| wanted.get(&(ns, name.as_str())))
-        else {
-            continue;
-        };
-        for (key, value) in &cm.data {
-            if !settings.config_map_keys.contains(key) {
-                continue;
-            }
-            let level = in_case_of(value, &settings.level);
-            // Applying the same text changes nothing and reports nothing: no edit to build.
-            if level == *value {
-                continue;
-            }
-            let message = format!("log level {} (read by {})", settings.level, by.id);
-            plan.edit(
-                cm.item,
-                Edit::set(
-                    FieldPath::keys(&["data"]).key(key.to_owned()),
-                    json!(level),
-                    message,
-                ),
-            );
-        }
-    }
+    let edits = map_in_order(inventory.config_maps.iter().collect(), min_part, |cm| {
+        level_edits(cm, &wanted)
+    });
+    plan.edits.extend(edits.into_iter().flatten());
     plan
+}
+
+/// One ConfigMap's log-level keys, at the level of the workload that decides it.
+fn level_edits(cm: &ConfigMap, wanted: &Levels<'_>) -> Vec<(usize, Edit)> {
+    let ns = cm.id.namespace.as_deref();
+    let Some((settings, by)) = cm
+        .names
+        .iter()
+        .find_map(|name| wanted.get(&(ns, name.as_str())))
+    else {
+        return Vec::new();
+    };
+    let mut edits = Vec::new();
+    for (key, value) in &cm.data {
+        if !settings.config_map_keys.contains(key) {
+            continue;
+        }
+        let level = in_case_of(value, &settings.level);
+        // Applying the same text changes nothing and reports nothing: no edit to build.
+        if level == *value {
+            continue;
+        }
+        let message = format!("log level {} (read by {})", settings.level, by.id);
+        edits.push((
+            cm.item,
+            Edit::set(
+                FieldPath::keys(&["data"]).key(key.to_owned()),
+                json!(level),
+                message,
+            ),
+        ));
+    }
+    edits
 }
 
 #[cfg(test)]
