@@ -63,6 +63,8 @@ pub fn run_with<'a>(
     let mut creates = Vec::new();
     let mut findings = Vec::new();
     let mut planned: Vec<(Workload, Effective)> = Vec::with_capacity(selected.len());
+    // Each planned workload's identity, by item, for the reports of later passes about it.
+    let mut known: Vec<Option<Identity>> = vec![None; items.len()];
     let workloads = selected.len();
     let mut selected = selected.into_iter().peekable();
     while selected.peek().is_some() {
@@ -86,6 +88,9 @@ pub fn run_with<'a>(
         }
         for ((_, settings), outcome) in batch.into_iter().zip(outcomes) {
             let done = outcome?;
+            if let Some(slot) = known.get_mut(done.workload.item) {
+                *slot = Some(done.identity);
+            }
             reports.extend(done.reports);
             if done.changed {
                 changed.insert(done.workload.item);
@@ -96,7 +101,7 @@ pub fn run_with<'a>(
                     done.rest,
                     &mut reports,
                     &mut changed,
-                    usize::MAX,
+                    (&known, usize::MAX),
                 )?;
             }
             creates.extend(done.creates);
@@ -111,7 +116,7 @@ pub fn run_with<'a>(
         rest.edits,
         &mut reports,
         &mut changed,
-        parallelism.min_part,
+        (&known, parallelism.min_part),
     )?;
     creates.extend(rest.creates);
     findings.extend(rest.findings);
@@ -131,9 +136,14 @@ pub fn run_with<'a>(
         hashes.into_iter().flatten().collect(),
         &mut reports,
         &mut HashSet::new(),
-        parallelism.min_part,
+        (&known, parallelism.min_part),
     )?;
-    reports.extend(finding_reports(&items, findings, parallelism.min_part));
+    reports.extend(finding_reports(
+        &items,
+        findings,
+        &known,
+        parallelism.min_part,
+    ));
     reports.extend(skipped_reports(&inventory, policy));
     let (items, created) = insert_creates(items, creates, parallelism.min_part);
     reports.extend(created);
@@ -186,6 +196,8 @@ fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i
 /// A workload planned, with the edits to its own item applied.
 struct Planned {
     workload: Workload,
+    /// Its item's identity, shared by every report about it.
+    identity: Identity,
     reports: Vec<Report>,
     /// Its item changed.
     changed: bool,
@@ -220,9 +232,11 @@ fn plan_batch(
         let rest = plan.edits.split_off(own);
         let mut reports = Vec::new();
         let edits = plan.edits.into_iter().map(|(_, edit)| edit);
-        let changed = apply_item_edits(node, edits, &mut reports)?;
+        let identity = identity(node);
+        let changed = apply_item_edits(node, edits, &mut reports, &identity)?;
         Ok(Planned {
             workload,
+            identity,
             reports,
             changed,
             rest,
@@ -281,7 +295,7 @@ fn apply_edits(
     edits: Vec<(usize, Edit)>,
     reports: &mut Vec<Report>,
     changed: &mut HashSet<usize>,
-    min_part: usize,
+    (known, min_part): (&[Option<Identity>], usize),
 ) -> Result<()> {
     let mut runs: Vec<(usize, Vec<Edit>)> = Vec::new();
     for (item, edit) in edits {
@@ -295,7 +309,8 @@ fn apply_edits(
             let node = items
                 .get_mut(item)
                 .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
-            if apply_item_edits(node, run, reports)? {
+            let identity = known_or_read(known, item, node);
+            if apply_item_edits(node, run, reports, &identity)? {
                 changed.insert(item);
             }
         }
@@ -308,7 +323,8 @@ fn apply_edits(
         min_part,
         |((item, run), node)| {
             let mut reports = Vec::new();
-            let changed = apply_item_edits(node, run, &mut reports)?;
+            let identity = known_or_read(known, item, node);
+            let changed = apply_item_edits(node, run, &mut reports, &identity)?;
             Ok((item, changed, reports))
         },
     );
@@ -328,12 +344,8 @@ fn apply_item_edits(
     node: &mut Node<'_>,
     edits: impl IntoIterator<Item = Edit>,
     reports: &mut Vec<Report>,
+    (id, file): &Identity,
 ) -> Result<bool> {
-    let mut edits = edits.into_iter().peekable();
-    if edits.peek().is_none() {
-        return Ok(false);
-    }
-    let (id, file) = identity(node);
     let mut changed = false;
     for Edit { path, op, message } in edits {
         let applied = apply(node, &path, op).map_err(|e| anyhow!("{id}: {e}"))?;
@@ -355,14 +367,31 @@ fn apply_item_edits(
     Ok(changed)
 }
 
-/// An item's identity and kpt file, shared by the reports about it.
-fn identity(node: &Node<'_>) -> (Arc<ResourceId>, Option<Arc<File>>) {
+/// An item's identity and kpt file, shared by the reports about it. Policies never edit an
+/// item's own name, kind, namespace or kpt annotations, so it holds for the whole run.
+type Identity = (Arc<ResourceId>, Option<Arc<File>>);
+
+fn identity(node: &Node<'_>) -> Identity {
     (Arc::new(ResourceId::of(node)), file_of(node).map(Arc::new))
 }
 
 /// Reports for findings, in order. A workload's findings come together, so each run of findings
 /// about one item shares that item's identity, read once.
-fn finding_reports(items: &[Node<'_>], findings: Vec<Finding>, min_part: usize) -> Vec<Report> {
+/// The identity a planned workload's item already has, else read from the item.
+fn known_or_read(known: &[Option<Identity>], item: usize, node: &Node<'_>) -> Identity {
+    known
+        .get(item)
+        .and_then(Option::as_ref)
+        .cloned()
+        .unwrap_or_else(|| identity(node))
+}
+
+fn finding_reports(
+    items: &[Node<'_>],
+    findings: Vec<Finding>,
+    known: &[Option<Identity>],
+    min_part: usize,
+) -> Vec<Report> {
     let mut runs: Vec<Vec<Finding>> = Vec::new();
     for finding in findings {
         match runs.last_mut() {
@@ -373,11 +402,8 @@ fn finding_reports(items: &[Node<'_>], findings: Vec<Finding>, min_part: usize) 
     let reports = map_in_order(runs, min_part, |run| {
         let item = run.first().and_then(|f| f.item);
         let (resource, file) = item
-            .and_then(|i| items.get(i))
-            .map_or((None, None), |node| {
-                let (id, file) = identity(node);
-                (Some(id), file)
-            });
+            .and_then(|i| Some(known_or_read(known, i, items.get(i)?)))
+            .map_or((None, None), |(id, file)| (Some(id), file));
         run.into_iter()
             .map(|finding| Report {
                 severity: finding.severity,
