@@ -83,46 +83,64 @@ impl Report {
     /// Appends the result as an item of the `results` list: the same text as writing
     /// [`Report::to_json`], without building it.
     pub fn write_seq_item(&self, out: &mut String) {
-        let mut resource = Vec::with_capacity(4);
+        // Fixed arrays, filled from the front: a result is written for every change, and four
+        // small vectors per result were a tenth of writing them.
+        let mut resource = [("", Field::Uint(0)); 4];
+        let mut resource_len = 0;
         if let Some(r) = &self.resource {
-            resource.push(("apiVersion", Field::Str(&r.api_version)));
-            resource.push(("kind", Field::Str(&r.kind)));
-            resource.push(("name", Field::Str(&r.name)));
+            resource[0] = ("apiVersion", Field::Str(&r.api_version));
+            resource[1] = ("kind", Field::Str(&r.kind));
+            resource[2] = ("name", Field::Str(&r.name));
+            resource_len = 3;
             if let Some(ns) = &r.namespace {
-                resource.push(("namespace", Field::Str(ns)));
+                resource[3] = ("namespace", Field::Str(ns));
+                resource_len = 4;
             }
         }
-        let mut field = Vec::with_capacity(3);
+        let mut field = [("", Field::Uint(0)); 3];
+        let mut field_len = 0;
         if let Some(f) = &self.field {
-            field.push(("path", Field::Str(&f.path)));
-            if let Some(c) = &f.current {
-                field.push(("currentValue", Field::Node(c)));
-            }
-            if let Some(p) = &f.proposed {
-                field.push(("proposedValue", Field::Node(p)));
+            let values = [("currentValue", &f.current), ("proposedValue", &f.proposed)];
+            field[0] = ("path", Field::Str(&f.path));
+            field_len = 1;
+            for (name, value) in values {
+                if let (Some(value), Some(slot)) = (value, field.get_mut(field_len)) {
+                    *slot = (name, Field::Node(value));
+                    field_len += 1;
+                }
             }
         }
-        let mut file = Vec::with_capacity(2);
+        let mut file = [("", Field::Uint(0)); 2];
+        let mut file_len = 0;
         if let Some(f) = &self.file {
             let (path, index) = &**f;
-            file.push(("path", Field::Str(path)));
+            file[0] = ("path", Field::Str(path));
+            file_len = 1;
             if let Some(i) = index.as_ref().and_then(|i| i.parse::<u64>().ok()) {
-                file.push(("index", Field::Uint(i)));
+                file[1] = ("index", Field::Uint(i));
+                file_len = 2;
             }
         }
-        let mut fields = Vec::with_capacity(5);
-        fields.push(("message", Field::Str(&self.message)));
-        fields.push(("severity", Field::Str(self.severity.as_str())));
-        if self.resource.is_some() {
-            fields.push(("resourceRef", Field::Map(&resource)));
+        let nested = [
+            (
+                "resourceRef",
+                self.resource.is_some(),
+                resource.get(..resource_len),
+            ),
+            ("field", self.field.is_some(), field.get(..field_len)),
+            ("file", self.file.is_some(), file.get(..file_len)),
+        ];
+        let mut fields = [("", Field::Uint(0)); 5];
+        fields[0] = ("message", Field::Str(&self.message));
+        fields[1] = ("severity", Field::Str(self.severity.as_str()));
+        let mut len = 2;
+        for (name, present, inner) in nested {
+            if let (true, Some(inner), Some(slot)) = (present, inner, fields.get_mut(len)) {
+                *slot = (name, Field::Map(inner));
+                len += 1;
+            }
         }
-        if self.field.is_some() {
-            fields.push(("field", Field::Map(&field)));
-        }
-        if self.file.is_some() {
-            fields.push(("file", Field::Map(&file)));
-        }
-        emit_fields_seq_item(out, &fields);
+        emit_fields_seq_item(out, fields.get(..len).unwrap_or_default());
     }
 
     /// Writes reports as items of the `results` list.
