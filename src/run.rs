@@ -71,20 +71,13 @@ pub fn run_with<'a>(
         let batch: Selection<'_> = selected.by_ref().take(parallelism.batch.max(1)).collect();
         let outcomes = plan_batch(&mut items, &batch, &ctx, parallelism)?;
         if planned.is_empty() {
-            // Room for all workloads at the first batch's rate (creates and findings become
-            // reports too): growing by doubling copied these lists and touched twice their memory.
-            let per_workload = |count: usize| count.div_ceil(batch.len().max(1)) + 1;
-            let (edited, made, found) =
-                outcomes.iter().flatten().fold((0, 0, 0), |(r, c, f), p| {
-                    (
-                        r + p.reports.len(),
-                        c + p.creates.len(),
-                        f + p.findings.len(),
-                    )
-                });
-            reports.reserve(workloads * per_workload(edited + made + found));
-            creates.reserve(workloads * per_workload(made));
-            findings.reserve(workloads * per_workload(found));
+            reserve_at_first_rate(
+                &outcomes,
+                workloads,
+                &mut reports,
+                &mut creates,
+                &mut findings,
+            );
         }
         for ((_, settings), outcome) in batch.into_iter().zip(outcomes) {
             let done = outcome?;
@@ -101,7 +94,8 @@ pub fn run_with<'a>(
                     done.rest,
                     &mut reports,
                     &mut changed,
-                    (&known, usize::MAX),
+                    &known,
+                    usize::MAX,
                 )?;
             }
             creates.extend(done.creates);
@@ -116,7 +110,8 @@ pub fn run_with<'a>(
         rest.edits,
         &mut reports,
         &mut changed,
-        (&known, parallelism.min_part),
+        &known,
+        parallelism.min_part,
     )?;
     creates.extend(rest.creates);
     findings.extend(rest.findings);
@@ -136,7 +131,8 @@ pub fn run_with<'a>(
         hashes.into_iter().flatten().collect(),
         &mut reports,
         &mut HashSet::new(),
-        (&known, parallelism.min_part),
+        &known,
+        parallelism.min_part,
     )?;
     reports.extend(finding_reports(
         &items,
@@ -191,6 +187,35 @@ fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i
         selected.push((w, settings));
     }
     Ok((selected, override_hits))
+}
+
+/// Makes room for all `workloads` at the first batch's rate (creates and findings become
+/// reports too): growing these lists by doubling copied them and touched twice their memory.
+/// Only a hint: a first batch unlike the rest must not reserve memory the run never needs, so
+/// the room is capped, and a failed reservation leaves the lists to grow as they would.
+fn reserve_at_first_rate(
+    first: &[Result<Planned>],
+    workloads: usize,
+    reports: &mut Vec<Report>,
+    creates: &mut Vec<Create>,
+    findings: &mut Vec<Finding>,
+) {
+    const MOST_PER_WORKLOAD: usize = 64;
+    let batch = first.len().max(1);
+    let room = |count: usize| {
+        let per_workload = (count.div_ceil(batch) + 1).min(MOST_PER_WORKLOAD);
+        workloads.saturating_mul(per_workload)
+    };
+    let (edited, made, found) = first.iter().flatten().fold((0, 0, 0), |(r, c, f), p| {
+        (
+            r + p.reports.len(),
+            c + p.creates.len(),
+            f + p.findings.len(),
+        )
+    });
+    let _ = reports.try_reserve(room(edited + made + found));
+    let _ = creates.try_reserve(room(made));
+    let _ = findings.try_reserve(room(found));
 }
 
 /// A workload planned, with the edits to its own item applied.
@@ -295,7 +320,8 @@ fn apply_edits(
     edits: Vec<(usize, Edit)>,
     reports: &mut Vec<Report>,
     changed: &mut HashSet<usize>,
-    (known, min_part): (&[Option<Identity>], usize),
+    known: &[Option<Identity>],
+    min_part: usize,
 ) -> Result<()> {
     let mut runs: Vec<(usize, Vec<Edit>)> = Vec::new();
     for (item, edit) in edits {
