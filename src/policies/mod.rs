@@ -13,6 +13,8 @@ mod resources;
 mod rollout;
 mod topology_spread;
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::config::{AntiAffinityMode, Capacity, Effective};
@@ -185,17 +187,7 @@ fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) ->
         metadata.push("namespace", Node::string(ns.clone()));
     }
     if !w.labels.is_empty() {
-        let labels = w
-            .labels
-            .iter()
-            .map(|(key, value)| (Scalar::string(key.clone()), Node::string(value.clone())));
-        metadata.push(
-            "labels",
-            Node::Map(Map {
-                entries: labels.collect(),
-                ..Map::new()
-            }),
-        );
+        metadata.push("labels", string_map(&w.labels));
     }
     let mut annotations = Map::with_capacity(PATH_ANNOTATIONS.len() + 1);
     if let Some(file) = &w.file {
@@ -276,18 +268,20 @@ fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
         fields.push("matchExpressions", Node::seq(requirements));
     }
     if let Some(labels) = &selector.match_labels {
-        let labels = labels
-            .iter()
-            .map(|(k, v)| (Scalar::string(k.clone()), Node::string(v.clone())));
-        fields.push(
-            "matchLabels",
-            Node::Map(Map {
-                entries: labels.collect(),
-                ..Map::new()
-            }),
-        );
+        fields.push("matchLabels", string_map(labels));
     }
     Node::Map(fields)
+}
+
+/// Labels (or any string map) as a new block mapping, in key order.
+fn string_map(pairs: &BTreeMap<String, String>) -> Node<'static> {
+    Node::Map(Map {
+        entries: pairs
+            .iter()
+            .map(|(key, value)| (Scalar::string(key.clone()), Node::string(value.clone())))
+            .collect(),
+        ..Map::new()
+    })
 }
 
 /// `percent` of `count`, rounded up, as Kubernetes scales surge and budget percentages.
