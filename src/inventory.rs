@@ -1,10 +1,11 @@
 //! Typed, read-only views of the input the policies reason about: workloads, HPAs and
 //! ConfigMaps, each indexed once so no policy scans every item per workload.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use hashbrown::{Equivalent, HashMap, HashSet};
 use k8s_openapi::api::autoscaling::v2::CrossVersionObjectReference;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
@@ -468,7 +469,7 @@ pub struct Inventory {
     hpa_by_target: HashMap<(Option<String>, String, String), usize>,
     /// The HPA targets (namespace, kind, name) the input holds: only those, so a package without
     /// HPAs keeps no set of every object.
-    present_hpa_targets: std::collections::HashSet<(Option<String>, String, String)>,
+    present_hpa_targets: HashSet<(Option<String>, String, String)>,
     /// Indices into `workloads` by (namespace, name), in input order.
     workloads_by_name: HashMap<(Option<String>, String), Vec<usize>>,
     /// Indices into `config_maps` by (namespace, each name pods may use for it), in input order.
@@ -590,10 +591,10 @@ impl Inventory {
     #[must_use]
     pub fn pdb_for(&self, w: &Workload) -> Option<&Pdb> {
         // Indexed, not scanned: a second run sees one PDB per workload.
-        let ns = w.id.namespace.clone();
+        let ns = w.id.namespace.as_deref();
         selector_key(&w.selector)
-            .and_then(|json| self.pdb_by_selector.get(&(ns.clone(), json)))
-            .or_else(|| self.pdb_by_name.get(&(ns, w.id.name.clone())))
+            .and_then(|json| self.pdb_by_selector.get(&NameRef(ns, &json)))
+            .or_else(|| self.pdb_by_name.get(&NameRef(ns, &w.id.name)))
             .and_then(|&i| self.pdbs.get(i))
     }
 
@@ -605,7 +606,7 @@ impl Inventory {
         name: &str,
     ) -> impl Iterator<Item = &'s WorkloadEntry> + 's {
         self.workloads_by_name
-            .get(&(namespace.map(str::to_owned), name.to_owned()))
+            .get(&NameRef(namespace, name))
             .into_iter()
             .flatten()
             .filter_map(|&i| self.workloads.get(i))
@@ -619,7 +620,7 @@ impl Inventory {
         name: &str,
     ) -> impl Iterator<Item = &'s ConfigMap> + 's {
         self.config_maps_by_name
-            .get(&(namespace.map(str::to_owned), name.to_owned()))
+            .get(&NameRef(namespace, name))
             .into_iter()
             .flatten()
             .filter_map(|&i| self.config_maps.get(i))
@@ -629,18 +630,36 @@ impl Inventory {
     /// there targets: only HPA targets are indexed, so ask only about them.
     #[must_use]
     pub fn has_hpa_target(&self, namespace: Option<&str>, kind: &str, name: &str) -> bool {
-        self.present_hpa_targets.contains(&(
-            namespace.map(str::to_owned),
-            kind.to_owned(),
-            name.to_owned(),
-        ))
+        self.present_hpa_targets
+            .contains(&KindNameRef(namespace, kind, name))
     }
 
     /// The HPA that scales this workload, if any.
     #[must_use]
     pub fn hpa_for(&self, w: &Workload) -> Option<&Hpa> {
-        let key = (w.id.namespace.clone(), w.id.kind.clone(), w.id.name.clone());
+        let key = KindNameRef(w.id.namespace.as_deref(), &w.id.kind, &w.id.name);
         self.hpa_by_target.get(&key).and_then(|&i| self.hpas.get(i))
+    }
+}
+
+/// A `(namespace, name)` index key, borrowed: it hashes as the owned tuple does (a derived hash
+/// hashes the fields in order, as a tuple's does), so lookups copy nothing.
+#[derive(Hash)]
+struct NameRef<'a>(Option<&'a str>, &'a str);
+
+impl Equivalent<(Option<String>, String)> for NameRef<'_> {
+    fn equivalent(&self, key: &(Option<String>, String)) -> bool {
+        self.0 == key.0.as_deref() && self.1 == key.1
+    }
+}
+
+/// A `(namespace, kind, name)` index key, borrowed, like [`NameRef`].
+#[derive(Hash)]
+struct KindNameRef<'a>(Option<&'a str>, &'a str, &'a str);
+
+impl Equivalent<(Option<String>, String, String)> for KindNameRef<'_> {
+    fn equivalent(&self, key: &(Option<String>, String, String)) -> bool {
+        self.0 == key.0.as_deref() && self.1 == key.1 && self.2 == key.2
     }
 }
 
@@ -802,4 +821,37 @@ fn consumed_config_maps(pod: &PodSpec) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A borrowed key must find what its owned key stored: a hash that differed would make the
+    /// lookups miss silently (no PDB or HPA found, no shared name seen).
+    #[test]
+    fn borrowed_keys_find_owned_ones() {
+        let names = [
+            (None, "web"),
+            (Some("shop"), "web"),
+            (Some(""), ""),
+            (None, ""),
+        ];
+        let mut by_name: HashMap<(Option<String>, String), usize> = HashMap::new();
+        let mut by_target: HashSet<(Option<String>, String, String)> = HashSet::new();
+        for (i, (ns, name)) in names.iter().enumerate() {
+            by_name.insert((ns.map(str::to_owned), (*name).to_owned()), i);
+            by_target.insert((
+                ns.map(str::to_owned),
+                "Deployment".into(),
+                (*name).to_owned(),
+            ));
+        }
+        for (i, (ns, name)) in names.iter().enumerate() {
+            assert_eq!(by_name.get(&NameRef(*ns, name)), Some(&i));
+            assert!(by_target.contains(&KindNameRef(*ns, "Deployment", name)));
+            assert!(!by_target.contains(&KindNameRef(*ns, "StatefulSet", name)));
+        }
+        assert_eq!(by_name.get(&NameRef(Some("other"), "web")), None);
+    }
 }
