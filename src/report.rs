@@ -121,21 +121,19 @@ impl Report {
                 file_len = 2;
             }
         }
+        // Each nested mapping is there exactly when it has a field (a file has its path, a
+        // changed field its path, a resource its kind and name).
         let nested = [
-            (
-                "resourceRef",
-                self.resource.is_some(),
-                resource.get(..resource_len),
-            ),
-            ("field", self.field.is_some(), field.get(..field_len)),
-            ("file", self.file.is_some(), file.get(..file_len)),
+            ("resourceRef", resource.get(..resource_len)),
+            ("field", field.get(..field_len)),
+            ("file", file.get(..file_len)),
         ];
         let mut fields = [("", Field::Uint(0)); 5];
         fields[0] = ("message", Field::Str(&self.message));
         fields[1] = ("severity", Field::Str(self.severity.as_str()));
         let mut len = 2;
-        for (name, present, inner) in nested {
-            if let (true, Some(inner), Some(slot)) = (present, inner, fields.get_mut(len)) {
+        for (name, inner) in nested {
+            if let (Some(inner @ [_, ..]), Some(slot)) = (inner, fields.get_mut(len)) {
                 *slot = (name, Field::Map(inner));
                 len += 1;
             }

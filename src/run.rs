@@ -323,13 +323,10 @@ fn apply_edits(
     known: &[Option<Identity>],
     min_part: usize,
 ) -> Result<()> {
-    let mut runs: Vec<(usize, Vec<Edit>)> = Vec::new();
-    for (item, edit) in edits {
-        match runs.last_mut() {
-            Some((last, run)) if *last == item => run.push(edit),
-            _ => runs.push((item, vec![edit])),
-        }
-    }
+    let runs: Vec<(usize, Vec<Edit>)> = consecutive_runs(edits, |(item, _)| *item)
+        .into_iter()
+        .map(|(item, run)| (item, run.into_iter().map(|(_, edit)| edit).collect()))
+        .collect();
     if !runs.windows(2).all(|w| matches!(w, [a, b] if a.0 < b.0)) {
         for (item, run) in runs {
             let node = items
@@ -393,6 +390,23 @@ fn apply_item_edits(
     Ok(changed)
 }
 
+/// `things` in runs of neighbours with the same key, in order: one workload's edits or findings
+/// about an item come together, and each run is handled at once.
+fn consecutive_runs<T, K: PartialEq>(
+    things: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+) -> Vec<(K, Vec<T>)> {
+    let mut runs: Vec<(K, Vec<T>)> = Vec::new();
+    for thing in things {
+        let k = key(&thing);
+        match runs.last_mut() {
+            Some((last, run)) if *last == k => run.push(thing),
+            _ => runs.push((k, vec![thing])),
+        }
+    }
+    runs
+}
+
 /// An item's identity and kpt file, shared by the reports about it. Policies never edit an
 /// item's own name, kind, namespace or kpt annotations, so it holds for the whole run.
 type Identity = (Arc<ResourceId>, Option<Arc<File>>);
@@ -401,8 +415,6 @@ fn identity(node: &Node<'_>) -> Identity {
     (Arc::new(ResourceId::of(node)), file_of(node).map(Arc::new))
 }
 
-/// Reports for findings, in order. A workload's findings come together, so each run of findings
-/// about one item shares that item's identity, read once.
 /// The identity a planned workload's item already has, else read from the item.
 fn known_or_read(known: &[Option<Identity>], item: usize, node: &Node<'_>) -> Identity {
     known
@@ -412,21 +424,16 @@ fn known_or_read(known: &[Option<Identity>], item: usize, node: &Node<'_>) -> Id
         .unwrap_or_else(|| identity(node))
 }
 
+/// Reports for findings, in order. A workload's findings come together, so each run of findings
+/// about one item shares that item's identity, read once.
 fn finding_reports(
     items: &[Node<'_>],
     findings: Vec<Finding>,
     known: &[Option<Identity>],
     min_part: usize,
 ) -> Vec<Report> {
-    let mut runs: Vec<Vec<Finding>> = Vec::new();
-    for finding in findings {
-        match runs.last_mut() {
-            Some(run) if run.first().is_some_and(|f| f.item == finding.item) => run.push(finding),
-            _ => runs.push(vec![finding]),
-        }
-    }
-    let reports = map_in_order(runs, min_part, |run| {
-        let item = run.first().and_then(|f| f.item);
+    let runs = consecutive_runs(findings, |f| f.item);
+    let reports = map_in_order(runs, min_part, |(item, run)| {
         let (resource, file) = item
             .and_then(|i| Some(known_or_read(known, i, items.get(i)?)))
             .map_or((None, None), |(id, file)| (Some(id), file));

@@ -4,8 +4,6 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
-
 use crate::edit::Edit;
 use crate::inventory::{ConfigMap, Inventory, Workload};
 use crate::yaml::Node;
@@ -64,7 +62,7 @@ pub fn config_hash_edit(
         w.item,
         Edit::set(
             path,
-            json!(hash),
+            Node::string(hash),
             "ConfigMap content changed: roll the pods that read it",
         ),
     ))

@@ -4,13 +4,12 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
-
 use super::{Plan, Severity};
 use crate::config::{Effective, LogLevel};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{ConfigMap, Inventory, Workload};
 use crate::parallel::map_in_order;
+use crate::yaml::Node;
 
 /// `level` written in the letter case of `current`.
 #[must_use]
@@ -52,7 +51,11 @@ pub fn env_edits(w: &Workload, settings: &LogLevel) -> Plan {
             );
             plan.edit(
                 w.item,
-                Edit::set(path, json!(in_case_of(value, &settings.level)), message),
+                Edit::set(
+                    path,
+                    Node::string(in_case_of(value, &settings.level)),
+                    message,
+                ),
             );
         }
     }
@@ -126,7 +129,7 @@ fn level_edits(cm: &ConfigMap, wanted: &Levels<'_>) -> Vec<(usize, Edit)> {
             cm.item,
             Edit::set(
                 FieldPath::keys(&["data"]).key(key.to_owned()),
-                json!(level),
+                Node::string(level),
                 message,
             ),
         ));
