@@ -216,7 +216,12 @@ impl Sandbox {
         std::os::unix::fs::symlink(envpolicy, bin.join("envpolicy")).expect("symlink envpolicy");
         let plugin = tools.join("plugins/envpolicy.dev/v1alpha1/environmentpolicy");
         fs::create_dir_all(&plugin).expect("plugin dir");
-        fs::copy(envpolicy, plugin.join("EnvironmentPolicy")).expect("install plugin");
+        // A hard link where the file system allows one: a debug binary is ~100 MB and a dozen
+        // sandboxes run at once; a copy otherwise (the file itself, as `make install` puts it).
+        let installed = plugin.join("EnvironmentPolicy");
+        fs::hard_link(envpolicy, &installed)
+            .or_else(|_| fs::copy(envpolicy, &installed).map(drop))
+            .expect("install plugin");
         let docker = bin.join("docker");
         fs::write(&docker, docker_stand_in(&metadata_image(), envpolicy)).expect("docker");
         make_executable(&docker);
