@@ -182,15 +182,24 @@ impl Workload {
         let fail = |path: &str, message: String| InputError::at(&self.id, path, message);
         let template_keys: Vec<&str> = self.traits.template.iter().map(|k| k.as_ref()).collect();
         let template_path = template_keys.join(".");
-        let template: PodTemplateSpec = match node.get_path(&template_keys) {
-            Some(n) => {
-                from_node(n).map_err(|e| fail(&format!("{template_path}.{}", e.path), e.message))?
-            }
-            None => return Err(fail(&template_path, "is missing".into())),
+        let Some(template) = node.get_path(&template_keys) else {
+            return Err(fail(&template_path, "is missing".into()));
         };
-        let pod = template
-            .spec
-            .ok_or_else(|| fail(&format!("{template_path}.spec"), "is missing".into()))?;
+        // Only the pod spec: policies read the template's labels from the node, and typing its
+        // metadata too cost a tenth of reading the view.
+        let spec_path = format!("{template_path}.spec");
+        let pod: PodSpec = match template.get("spec") {
+            Some(n) if !matches!(n, Node::Scalar(s) if s.is_null()) => {
+                from_node(n).map_err(|e| fail(&format!("{spec_path}.{}", e.path), e.message))?
+            }
+            _ if template.as_map().is_none() => {
+                // Not a mapping: the error the typed template gives, naming what was found.
+                let e = from_node::<PodTemplateSpec>(template).err();
+                let message = e.map_or_else(|| "is not a mapping".into(), |e| e.message);
+                return Err(fail(&template_path, message));
+            }
+            _ => return Err(fail(&spec_path, "is missing".into())),
+        };
         Ok(Workload {
             core: Arc::clone(&self.core),
             config_maps: consumed_config_maps(&pod),

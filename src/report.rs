@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::policies::Severity;
 use crate::resource::{File, ResourceId};
-use crate::yaml::{emit_fields_seq_item, write_each, Field, Node};
+use crate::yaml::{emit_fields_continued, emit_fields_seq_item, write_each_with, Field, Node};
 
 /// A changed field. The values are nodes, written as their JSON (see [`Node::to_json`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -83,67 +83,68 @@ impl Report {
     /// Appends the result as an item of the `results` list: the same text as writing
     /// [`Report::to_json`], without building it.
     pub fn write_seq_item(&self, out: &mut String) {
-        // Fixed arrays, filled from the front: a result is written for every change, and four
-        // small vectors per result were a tenth of writing them.
-        let mut resource = [("", Field::Uint(0)); 4];
-        let mut resource_len = 0;
+        self.write_seq_item_with(out, &mut RefTexts::default());
+    }
+
+    /// [`Report::write_seq_item`], taking the `resourceRef` and `file` text from `memo` when the
+    /// previous result was about the same resource: a workload's ten or so results are written
+    /// one after the other, and writing its reference again was a third of writing a result.
+    pub fn write_seq_item_with(&self, out: &mut String, memo: &mut RefTexts) {
+        let head = [
+            ("message", Field::Str(&self.message)),
+            ("severity", Field::Str(self.severity.as_str())),
+        ];
+        emit_fields_seq_item(out, &head);
         if let Some(r) = &self.resource {
-            resource[0] = ("apiVersion", Field::Str(&r.api_version));
-            resource[1] = ("kind", Field::Str(&r.kind));
-            resource[2] = ("name", Field::Str(&r.name));
-            resource_len = 3;
-            if let Some(ns) = &r.namespace {
-                resource[3] = ("namespace", Field::Str(ns));
-                resource_len = 4;
-            }
+            out.push_str(memo.resource.text(r, |r, text| {
+                let mut resource = [("", Field::Uint(0)); 4];
+                resource[0] = ("apiVersion", Field::Str(&r.api_version));
+                resource[1] = ("kind", Field::Str(&r.kind));
+                resource[2] = ("name", Field::Str(&r.name));
+                let mut len = 3;
+                if let Some(ns) = &r.namespace {
+                    resource[3] = ("namespace", Field::Str(ns));
+                    len = 4;
+                }
+                let inner = resource.get(..len).unwrap_or_default();
+                emit_fields_continued(text, &[("resourceRef", Field::Map(inner))], 0);
+            }));
         }
-        let mut field = [("", Field::Uint(0)); 3];
-        let mut field_len = 0;
         if let Some(f) = &self.field {
-            let values = [("currentValue", &f.current), ("proposedValue", &f.proposed)];
+            // Fixed arrays, filled from the front: four small vectors per result were a tenth
+            // of writing them.
+            let mut field = [("", Field::Uint(0)); 3];
             field[0] = ("path", Field::Str(&f.path));
-            field_len = 1;
-            for (name, value) in values {
-                if let (Some(value), Some(slot)) = (value, field.get_mut(field_len)) {
+            let mut len = 1;
+            for (name, value) in [("currentValue", &f.current), ("proposedValue", &f.proposed)] {
+                if let (Some(value), Some(slot)) = (value, field.get_mut(len)) {
                     *slot = (name, Field::Node(value));
-                    field_len += 1;
+                    len += 1;
                 }
             }
+            let inner = field.get(..len).unwrap_or_default();
+            emit_fields_continued(out, &[("field", Field::Map(inner))], 0);
         }
-        let mut file = [("", Field::Uint(0)); 2];
-        let mut file_len = 0;
         if let Some(f) = &self.file {
-            let (path, index) = &**f;
-            file[0] = ("path", Field::Str(path));
-            file_len = 1;
-            if let Some(i) = index.as_ref().and_then(|i| i.parse::<u64>().ok()) {
-                file[1] = ("index", Field::Uint(i));
-                file_len = 2;
-            }
+            out.push_str(memo.file.text(f, |f, text| {
+                let (path, index) = f;
+                let mut file = [("path", Field::Str(path)), ("", Field::Uint(0))];
+                let mut len = 1;
+                if let Some(i) = index.as_ref().and_then(|i| i.parse::<u64>().ok()) {
+                    file[1] = ("index", Field::Uint(i));
+                    len = 2;
+                }
+                let inner = file.get(..len).unwrap_or_default();
+                emit_fields_continued(text, &[("file", Field::Map(inner))], 0);
+            }));
         }
-        // Each nested mapping is there exactly when it has a field (a file has its path, a
-        // changed field its path, a resource its kind and name).
-        let nested = [
-            ("resourceRef", resource.get(..resource_len)),
-            ("field", field.get(..field_len)),
-            ("file", file.get(..file_len)),
-        ];
-        let mut fields = [("", Field::Uint(0)); 5];
-        fields[0] = ("message", Field::Str(&self.message));
-        fields[1] = ("severity", Field::Str(self.severity.as_str()));
-        let mut len = 2;
-        for (name, inner) in nested {
-            if let (Some(inner @ [_, ..]), Some(slot)) = (inner, fields.get_mut(len)) {
-                *slot = (name, Field::Map(inner));
-                len += 1;
-            }
-        }
-        emit_fields_seq_item(out, fields.get(..len).unwrap_or_default());
     }
 
     /// Writes reports as items of the `results` list.
     pub fn write_all(sink: &mut dyn std::io::Write, reports: &[Report]) -> std::io::Result<()> {
-        write_each(sink, reports, |out, report| report.write_seq_item(out))
+        write_each_with(sink, reports, |out, memo, report: &Report| {
+            report.write_seq_item_with(out, memo);
+        })
     }
 
     /// One line for people: `[warning] Deployment shop/web spec.replicas: message`.
@@ -158,6 +159,44 @@ impl Report {
         }
         line.push_str(&format!(": {}", self.message));
         line
+    }
+}
+
+/// The text of the last `resourceRef` and `file` written, by the `Arc` they were written from.
+#[derive(Default)]
+pub struct RefTexts {
+    resource: LastText<ResourceId>,
+    file: LastText<File>,
+}
+
+/// One shared value and its text.
+struct LastText<T> {
+    of: Option<Arc<T>>,
+    text: String,
+}
+
+impl<T> Default for LastText<T> {
+    fn default() -> Self {
+        LastText {
+            of: None,
+            text: String::new(),
+        }
+    }
+}
+
+impl<T> LastText<T> {
+    /// The text of `value`, written by `write` unless it is the same `Arc` as last time.
+    fn text(&mut self, value: &Arc<T>, write: impl FnOnce(&T, &mut String)) -> &str {
+        if !self
+            .of
+            .as_ref()
+            .is_some_and(|last| Arc::ptr_eq(last, value))
+        {
+            self.text.clear();
+            write(value, &mut self.text);
+            self.of = Some(Arc::clone(value));
+        }
+        &self.text
     }
 }
 
@@ -240,5 +279,47 @@ mod tests {
             emit_json_seq_item(&mut via_json, &report.to_json());
             assert_eq!(direct, via_json);
         }
+    }
+
+    /// The memo of the last reference written must never leak one resource's reference into
+    /// another's result: shared, alternating, equal-but-distinct and missing references.
+    #[test]
+    fn written_together_as_each_alone() {
+        let (a, b) = (id(Some("shop")), id(None));
+        let a_again = id(Some("shop"));
+        let (file_a, file_b): (Arc<File>, Arc<File>) = (
+            Arc::new(("a.yaml".into(), Some("0".into()))),
+            Arc::new(("b.yaml".into(), None)),
+        );
+        let report =
+            |message: &str, resource: Option<&Arc<ResourceId>>, file: Option<&Arc<File>>| Report {
+                severity: Severity::Info,
+                message: message.into(),
+                resource: resource.cloned(),
+                field: Some(Box::new(FieldReport {
+                    path: "spec.replicas".into(),
+                    current: Some(json!(1).into()),
+                    proposed: Some(json!(3).into()),
+                })),
+                file: file.cloned(),
+            };
+        let reports = [
+            report("1", Some(&a), Some(&file_a)),
+            report("2", Some(&a), Some(&file_a)),
+            report("3", Some(&b), Some(&file_b)),
+            report("4", Some(&a), Some(&file_b)),
+            report("5", None, None),
+            report("6", Some(&a), Some(&file_a)),
+            report("7", Some(&a_again), None),
+            report("8", Some(&b), Some(&file_a)),
+        ];
+        let mut expected = String::new();
+        for r in &reports {
+            emit_json_seq_item(&mut expected, &r.to_json());
+        }
+        let mut written = Vec::new();
+        Report::write_all(&mut written, &reports).expect("written to memory");
+        assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
+        assert!(expected.contains("namespace: shop") && expected.contains("path: b.yaml"));
     }
 }

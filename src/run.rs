@@ -1,7 +1,7 @@
 //! The pipeline: select workloads → each policy computes its edits → apply → reports.
 //! Nothing here knows the wire format or YAML text.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};

@@ -3,7 +3,9 @@
 //! (probes, image tags, secret-looking config, port names). They change nothing; they report,
 //! as `warning`, or as `error` in prod with `strict: true`.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use hashbrown::HashSet;
 
 use super::disruption_budget::allows_disruption;
 use super::{anti_affinity_domains, replica_floor, Context, Finding, Plan, Severity};

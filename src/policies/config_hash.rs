@@ -2,7 +2,7 @@
 //! hash, so their consumers roll, but a plain ConfigMap keeps its name. When envpolicy changes
 //! one, it stamps a content hash on the pod templates that read it, so the pods roll.
 
-use std::collections::HashSet;
+use hashbrown::HashSet;
 
 use crate::edit::Edit;
 use crate::inventory::{ConfigMap, Inventory, Workload};

@@ -2,7 +2,7 @@
 //! keys, and in literal env vars of the configured names (`valueFrom` stays). The existing
 //! value's letter case is kept: `INFO` becomes `WARN`, `info` becomes `warn`.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 use super::{Plan, Severity};
 use crate::config::{Effective, LogLevel};

@@ -59,7 +59,20 @@ pub fn write_each<T: Sync>(
     things: &[T],
     emit: impl Fn(&mut String, &T) + Sync,
 ) -> std::io::Result<()> {
-    let emit_part = |part: &[T], out: &mut String| part.iter().for_each(|t| emit(out, t));
+    write_each_with(sink, things, |out, (), t| emit(out, t))
+}
+
+/// [`write_each`] with a `State` each part of the work starts afresh (a memo of text repeated
+/// from one thing to the next, as the results of one resource repeat its reference).
+pub fn write_each_with<T: Sync, State: Default>(
+    sink: &mut dyn std::io::Write,
+    things: &[T],
+    emit: impl Fn(&mut String, &mut State, &T) + Sync,
+) -> std::io::Result<()> {
+    let emit_part = |part: &[T], out: &mut String| {
+        let mut state = State::default();
+        part.iter().for_each(|t| emit(out, &mut state, t));
+    };
     if things.len() <= 2 * PART {
         let mut buf = String::new();
         for part in things.chunks(PART) {
@@ -132,6 +145,12 @@ pub fn emit_fields_seq_item(out: &mut String, fields: &[(&'static str, Field<'_>
     fields_after_indicator(out, fields, 0, false);
 }
 
+/// Writes more entries of a block mapping whose first entry was written by
+/// [`emit_fields_seq_item`] (or of one nested `at` deeper), each on its own line.
+pub fn emit_fields_continued(out: &mut String, fields: &[(&'static str, Field<'_>)], at: usize) {
+    fields_from(out, fields, at, true);
+}
+
 fn fields_after_indicator(
     out: &mut String,
     fields: &[(&'static str, Field<'_>)],
@@ -143,8 +162,18 @@ fn fields_after_indicator(
         return;
     }
     out.push(if after_key { '\n' } else { ' ' });
+    fields_from(out, fields, at, after_key);
+}
+
+/// The entries of a non-empty mapping; the first is indented when it starts a line.
+fn fields_from(
+    out: &mut String,
+    fields: &[(&'static str, Field<'_>)],
+    at: usize,
+    first_indented: bool,
+) {
     for (i, (key, value)) in fields.iter().enumerate() {
-        if i > 0 || after_key {
+        if i > 0 || first_indented {
             indent(out, at + 2);
         }
         debug_assert!(plain_is_safe(key, false), "field name {key:?} needs quotes");
