@@ -1,10 +1,10 @@
 //! The pipeline: select workloads → each policy computes its edits → apply → reports.
 //! Nothing here knows the wire format or YAML text.
 
-use hashbrown::HashSet;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Result};
+use hashbrown::{HashMap, HashSet};
 
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::{apply, Edit};
@@ -32,7 +32,7 @@ pub struct Outcome<'a> {
 /// The inventory and the planned workloads.
 pub struct Scratch {
     _inventory: Inventory,
-    _planned: Vec<(Workload, Effective)>,
+    _planned: Vec<(Workload, Arc<Effective>)>,
 }
 
 /// [`run`] with the given parallelism; the output does not depend on it.
@@ -62,7 +62,7 @@ pub fn run_with<'a>(
     let mut changed = HashSet::new();
     let mut creates = Vec::new();
     let mut findings = Vec::new();
-    let mut planned: Vec<(Workload, Effective)> = Vec::with_capacity(selected.len());
+    let mut planned: Vec<(Workload, Arc<Effective>)> = Vec::with_capacity(selected.len());
     // Each planned workload's identity, by item, for the reports of later passes about it.
     let mut known: Vec<Option<Identity>> = vec![None; items.len()];
     let workloads = selected.len();
@@ -163,20 +163,31 @@ fn meta(entry: &WorkloadEntry) -> WorkloadMeta<'_> {
 }
 
 /// Selected workloads (without their pod spec, read later) with their settings.
-type Selection<'i> = Vec<(&'i Workload, Effective)>;
+type Selection<'i> = Vec<(&'i Workload, Arc<Effective>)>;
 
 /// The workloads the policy selects, each with its effective settings, and how many workloads
 /// each override matched. A selected workload whose view could not be read is an error: its
-/// problem is named, never silently passed over.
+/// problem is named, never silently passed over. Workloads matched by the same layers share
+/// one resolution of their settings: most runs have a handful of combinations.
 fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i>, Vec<usize>)> {
-    let mut selected = Vec::new();
+    let mut selected = Vec::with_capacity(inventory.workloads.len());
     let mut override_hits = vec![0; policy.override_count()];
+    let mut resolved: HashMap<Vec<usize>, Arc<Effective>> = HashMap::new();
+    let mut layers = Vec::new();
     for entry in inventory.workloads.iter().filter(|e| !e.untouchable) {
-        let Some(settings) = policy
-            .settings_for(&meta(entry))
-            .map_err(|e| anyhow!("{}: {e}", entry.id))?
-        else {
+        if !policy.layers_into(&meta(entry), &mut layers) {
             continue;
+        }
+        let settings = match resolved.get(layers.as_slice()) {
+            Some(settings) => Arc::clone(settings),
+            None => {
+                let settings = policy
+                    .settings_of(&layers, &meta(entry))
+                    .map(Arc::new)
+                    .map_err(|e| anyhow!("{}: {e}", entry.id))?;
+                resolved.insert(layers.clone(), Arc::clone(&settings));
+                settings
+            }
         };
         for i in policy.matching_overrides(&meta(entry)) {
             if let Some(hits) = override_hits.get_mut(i) {
@@ -239,13 +250,13 @@ struct Planned {
 /// Each pod view is dropped once planned: one typed pod spec per thread is alive at a time.
 fn plan_batch(
     items: &mut [Node<'_>],
-    batch: &[(&Workload, Effective)],
+    batch: &[(&Workload, Arc<Effective>)],
     ctx: &Context<'_>,
     parallelism: Parallelism,
 ) -> Result<Vec<Result<Planned>>> {
     let wanted: Vec<usize> = batch.iter().map(|(w, _)| w.item).collect();
     let nodes = items_at(items, &wanted)?;
-    let plan_one = |((light, settings), node): (&(&Workload, Effective), &mut Node<'_>)| {
+    let plan_one = |((light, settings), node): (&(&Workload, Arc<Effective>), &mut Node<'_>)| {
         let mut workload = light.with_pod(node).map_err(|e| anyhow!("{e}"))?;
         let mut plan = policies::plan_workload(&workload, settings, ctx);
         workload.drop_pod();

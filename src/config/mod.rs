@@ -1053,15 +1053,40 @@ impl Policy {
         &self,
         workload: &WorkloadMeta<'_>,
     ) -> Result<Option<Effective>, ConfigError> {
-        if !self.selector.matches(workload) {
+        let mut layers = Vec::new();
+        if !self.layers_into(workload, &mut layers) {
             return Ok(None);
         }
-        let layers = self
-            .layers
-            .iter()
-            .filter(|layer| Self::layer_applies(layer, workload));
+        self.settings_of(&layers, workload).map(Some)
+    }
+
+    /// The layers that apply to `workload`, by index, into `layers`; false when the top-level
+    /// selector does not select it. Workloads with the same layers get the same settings
+    /// ([`Policy::settings_of`]), so a run resolves each combination once.
+    pub fn layers_into(&self, workload: &WorkloadMeta<'_>, layers: &mut Vec<usize>) -> bool {
+        layers.clear();
+        if !self.selector.matches(workload) {
+            return false;
+        }
+        layers.extend(
+            self.layers
+                .iter()
+                .enumerate()
+                .filter(|(_, layer)| Self::layer_applies(layer, workload))
+                .map(|(i, _)| i),
+        );
+        true
+    }
+
+    /// The effective settings of the layers [`Policy::layers_into`] found for `workload`; an
+    /// error names `workload`.
+    pub fn settings_of(
+        &self,
+        layers: &[usize],
+        workload: &WorkloadMeta<'_>,
+    ) -> Result<Effective, ConfigError> {
+        let layers = layers.iter().filter_map(|&i| self.layers.get(i));
         resolve(layers, self.is_production())
-            .map(Some)
             .map_err(|e| e.with_origin(&self.origin).for_workload(workload))
     }
 

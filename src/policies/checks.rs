@@ -4,6 +4,7 @@
 //! as `warning`, or as `error` in prod with `strict: true`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use hashbrown::HashSet;
 
@@ -265,7 +266,7 @@ fn port_names(plan: &mut Plan, w: &Workload, severity: Severity) {
 /// Checks across the input: HPAs (min above max, a target that is not there) and
 /// secret-looking keys in the ConfigMaps selected workloads read.
 #[must_use]
-pub fn input_checks(selected: &[(Workload, Effective)], ctx: &Context<'_>) -> Plan {
+pub fn input_checks(selected: &[(Workload, Arc<Effective>)], ctx: &Context<'_>) -> Plan {
     let mut plan = Plan::default();
     for hpa in ctx.inventory.hpas.iter().filter(|h| !h.skipped) {
         if let (Some(min), Some(max)) = (hpa.min_replicas, hpa.max_replicas) {

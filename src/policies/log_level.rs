@@ -2,6 +2,8 @@
 //! keys, and in literal env vars of the configured names (`valueFrom` stays). The existing
 //! value's letter case is kept: `INFO` becomes `WARN`, `info` becomes `warn`.
 
+use std::sync::Arc;
+
 use hashbrown::HashMap;
 
 use super::{Plan, Severity};
@@ -70,7 +72,7 @@ type Levels<'s> = HashMap<(Option<&'s str>, &'s str), (&'s LogLevel, &'s Workloa
 /// (who decides) runs in input order; the ConfigMaps are then edited apart, on all cores.
 #[must_use]
 pub fn config_map_edits(
-    selected: &[(Workload, Effective)],
+    selected: &[(Workload, Arc<Effective>)],
     inventory: &Inventory,
     min_part: usize,
 ) -> Plan {
