@@ -178,6 +178,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             let slot = match (parent, last) {
                 (Node::Map(m), Seg::Key(k)) => {
                     if m.get(k).is_none() {
+                        m.entries.reserve_exact(1);
                         m.entries.push((Scalar::string(k.clone()), new.clone()));
                         return Ok(Some(Applied {
                             current: None,
@@ -210,6 +211,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
                 return Err(fail("parent is not a mapping"));
             };
             if m.get(k).is_none() {
+                m.entries.reserve_exact(1);
                 m.entries
                     .push((Scalar::string(k.clone()), Node::seq(std::iter::empty())));
             }
@@ -220,6 +222,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             if seq.items.is_empty() {
                 seq.flow = false;
             }
+            seq.items.reserve_exact(1);
             seq.items.push(value.clone());
             Ok(Some(Applied {
                 current: None,
@@ -274,6 +277,7 @@ fn descend<'n, 'a>(
                     if !create {
                         return None;
                     }
+                    m.entries.reserve_exact(1);
                     m.insert(k, Node::Map(Map::new()));
                 }
                 m.get_mut(k)?
