@@ -14,7 +14,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use crate::config::PodTemplatePath;
 use crate::edit::FieldPath;
 use crate::parallel::map_in_order;
-use crate::resource::{file_of, is_local_config, is_skipped, ResourceId};
+use crate::resource::{
+    file_of, file_path_of, group_of, is_local_config, is_skipped, File, ResourceId,
+};
 use crate::yaml::{from_node, Cow, Node};
 
 /// How a kind rolls out new pods: which strategy fields the rollout policy sets.
@@ -57,8 +59,8 @@ impl KindTraits {
 
     /// The traits of a resource, or `None` when it has no pod template envpolicy knows.
     #[must_use]
-    pub fn of(id: &ResourceId, custom: &[PodTemplatePath]) -> Option<KindTraits> {
-        let builtin = match (id.group(), id.kind.as_str()) {
+    pub fn of(api_version: &str, kind: &str, custom: &[PodTemplatePath]) -> Option<KindTraits> {
+        let builtin = match (group_of(api_version), kind) {
             ("apps", "Deployment") => Some(Self::builtin(
                 &["spec", "template"],
                 true,
@@ -87,9 +89,7 @@ impl KindTraits {
             _ => None,
         };
         builtin.or_else(|| {
-            let entry = custom.iter().find(|c| {
-                c.kind == id.kind && c.api_group.as_deref().is_none_or(|g| g == id.group())
-            })?;
+            let entry = custom.iter().find(|c| c.matches(kind, api_version))?;
             Some(KindTraits {
                 template: entry.path.iter().cloned().map(Cow::owned).collect(),
                 scalable: entry.scalable,
@@ -150,7 +150,8 @@ pub struct Workload {
 #[derive(Debug)]
 pub struct WorkloadCore {
     pub item: usize,
-    pub id: ResourceId,
+    /// Shared with the entry and with every result about the workload.
+    pub id: Arc<ResourceId>,
     pub labels: BTreeMap<String, String>,
     pub traits: KindTraits,
     /// `spec.selector`; required (and non-empty) for kinds that scale or spread.
@@ -160,8 +161,9 @@ pub struct WorkloadCore {
     /// `spec.strategy.type` (Deployment) or `spec.updateStrategy.type`: `Recreate` and
     /// `OnDelete` are the user's choice, and rollout settings leave them alone.
     pub update_strategy: Option<String>,
-    /// kpt file and package annotations, copied onto objects generated for this workload.
-    pub file: Option<String>,
+    /// kpt file (path and index) and package annotations, copied onto objects generated for
+    /// this workload; the file is shared with every result about the workload.
+    pub file: Option<Arc<File>>,
     pub package_path: Option<String>,
 }
 
@@ -337,7 +339,7 @@ impl ConfigMap {
 /// A workload candidate: its view, or why it could not be read (raised only if selected).
 #[derive(Debug, Clone)]
 pub struct WorkloadEntry {
-    pub id: ResourceId,
+    pub id: Arc<ResourceId>,
     /// The labels read leniently, kept only when the view failed (else the view has them).
     lenient_labels: BTreeMap<String, String>,
     /// Skipped by annotation, or local config: never changed.
@@ -353,15 +355,30 @@ enum Fact {
     Pdb(Pdb, Option<String>),
     Hpa(Hpa),
     ConfigMap(ConfigMap),
-    Other(ResourceId),
+    /// Any other item: only an HPA's target, looked up by [`Inventory::read`] when there are
+    /// HPAs, needs its identity.
+    Other,
 }
 
 impl Fact {
     fn of(item: usize, node: &Node<'_>, custom: &[PodTemplatePath]) -> Result<Fact, InputError> {
         check_item(item, node)?;
-        let id = ResourceId::of(node);
+        // Kinds first, from the item: only the kinds the inventory keeps copy their identity.
+        let api_version = node.str_at(&["apiVersion"]).unwrap_or_default();
+        let kind = node.str_at(&["kind"]).unwrap_or_default();
+        let kept = matches!(
+            (group_of(api_version), kind),
+            ("policy", "PodDisruptionBudget")
+                | ("autoscaling", "HorizontalPodAutoscaler")
+                | ("", "ConfigMap")
+        );
+        let traits = KindTraits::of(api_version, kind, custom);
+        if traits.is_none() && !kept {
+            return Ok(Fact::Other);
+        }
         let untouchable = is_skipped(node) || is_local_config(node);
-        if let Some(traits) = KindTraits::of(&id, custom) {
+        if let Some(traits) = traits {
+            let id = Arc::new(ResourceId::of(node));
             let view = workload(item, node, &id, traits);
             let lenient_labels = match &view {
                 Ok(_) => BTreeMap::new(),
@@ -374,6 +391,7 @@ impl Fact {
                 view,
             }));
         }
+        let id = ResourceId::of(node);
         Ok(match (id.group(), id.kind.as_str()) {
             ("policy", "PodDisruptionBudget") => {
                 let spec = node.get("spec");
@@ -401,7 +419,7 @@ impl Fact {
                     .get_path(&["spec", "scaleTargetRef"])
                     .map(from_node::<CrossVersionObjectReference>);
                 let Some(Ok(target)) = target else {
-                    return Ok(Fact::Other(id));
+                    return Ok(Fact::Other);
                 };
                 let metrics = match node.get_path(&["spec", "metrics"]).map(Node::to_json) {
                     Some(serde_json::Value::Array(m)) => m,
@@ -463,7 +481,7 @@ impl Fact {
                     data,
                 })
             }
-            _ => Fact::Other(id),
+            _ => Fact::Other,
         })
     }
 }
@@ -535,7 +553,7 @@ impl Inventory {
                 .len()
                 .saturating_sub(workloads + pdbs + hpas + config_maps),
         );
-        for fact in facts {
+        for (item, fact) in facts.into_iter().enumerate() {
             match fact? {
                 Fact::Workload(entry) => {
                     inv.workloads_by_name
@@ -577,17 +595,22 @@ impl Inventory {
                     }
                     inv.config_maps.push(cm);
                 }
-                Fact::Other(id) => others.push(id),
+                Fact::Other => others.push(item),
             }
         }
         if !inv.hpa_by_target.is_empty() {
-            let ids = (inv.workloads.iter().map(|w| &w.id))
+            let ids = (inv.workloads.iter().map(|w| &*w.id))
                 .chain(inv.pdbs.iter().map(|p| &p.id))
                 .chain(inv.hpas.iter().map(|h| &h.id))
                 .chain(inv.config_maps.iter().map(|c| &c.id))
-                .chain(&others);
+                .cloned()
+                .chain(
+                    (others.iter())
+                        .filter_map(|&i| items.get(i))
+                        .map(ResourceId::of),
+                );
             let present: Vec<_> = ids
-                .map(|id| (id.namespace.clone(), id.kind.clone(), id.name.clone()))
+                .map(|id| (id.namespace, id.kind, id.name))
                 .filter(|key| inv.hpa_by_target.contains_key(key))
                 .collect();
             inv.present_hpa_targets.extend(present);
@@ -694,7 +717,7 @@ fn check_item(item: usize, node: &Node<'_>) -> Result<(), InputError> {
         .get("kind")
         .and_then(Node::as_str)
         .is_some_and(|k| !k.is_empty());
-    let kustomization = file_of(node).is_some_and(|(p, _)| {
+    let kustomization = file_path_of(node).is_some_and(|p| {
         let base = p.rsplit('/').next().unwrap_or_default();
         matches!(
             base,
@@ -711,7 +734,7 @@ fn check_item(item: usize, node: &Node<'_>) -> Result<(), InputError> {
 fn workload(
     item: usize,
     node: &Node<'_>,
-    id: &ResourceId,
+    id: &Arc<ResourceId>,
     traits: KindTraits,
 ) -> Result<Workload, InputError> {
     let fail = |path: &str, message: String| InputError::at(id, path, message);
@@ -770,13 +793,13 @@ fn workload(
     Ok(Workload {
         core: Arc::new(WorkloadCore {
             item,
-            id: id.clone(),
+            id: Arc::clone(id),
             labels,
             traits,
             selector,
             replicas,
             update_strategy,
-            file: file_of(node).map(|(p, _)| p),
+            file: file_of(node).map(Arc::new),
             package_path: crate::resource::annotation(
                 node,
                 crate::resource::PACKAGE_PATH_ANNOTATION,
@@ -862,5 +885,37 @@ mod tests {
             assert!(!by_target.contains(&KindNameRef(*ns, "StatefulSet", name)));
         }
         assert_eq!(by_name.get(&NameRef(Some("other"), "web")), None);
+    }
+
+    /// HPA targets are found among every kind, not only those the inventory keeps: a Service,
+    /// a custom resource, an HPA that targets another HPA's kind.
+    #[test]
+    fn hpa_targets_of_any_kind_are_present() {
+        let text = "\
+- {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: a, namespace: shop},
+   spec: {scaleTargetRef: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web}}}
+- {apiVersion: autoscaling/v2, kind: HorizontalPodAutoscaler, metadata: {name: b, namespace: shop},
+   spec: {scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}}}
+- {apiVersion: argoproj.io/v1alpha1, kind: Rollout, metadata: {name: web, namespace: shop}}
+- {apiVersion: v1, kind: Service, metadata: {name: api, namespace: shop}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: shop,
+   annotations: {config.kubernetes.io/local-config: 'true'}}}
+";
+        let items = match crate::yaml::parse_stream(text)
+            .ok()
+            .and_then(|d| d.into_iter().next())
+        {
+            Some(Node::Seq(seq)) => seq.items.into_iter().collect::<Vec<_>>(),
+            other => panic!("not a list: {other:?}"),
+        };
+        let inventory = Inventory::read(&items, &[], 1).expect("inventory");
+        assert!(inventory.has_hpa_target(Some("shop"), "Rollout", "web"));
+        assert!(!inventory.has_hpa_target(Some("shop"), "Deployment", "api"));
+        assert!(!inventory.has_hpa_target(None, "Rollout", "web"));
+        assert_eq!(inventory.hpas.len(), 2);
+        assert!(
+            inventory.config_maps.is_empty(),
+            "local config is not indexed"
+        );
     }
 }

@@ -45,7 +45,7 @@ impl ResourceId {
     /// The API group: `apps` for `apps/v1`, empty for the core group.
     #[must_use]
     pub fn group(&self) -> &str {
-        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+        group_of(&self.api_version)
     }
 }
 
@@ -79,10 +79,24 @@ pub fn is_skipped(item: &Node<'_>) -> bool {
 /// kpt's file path of an item and its index there.
 pub type File = (String, Option<String>);
 
+/// The group part of an `apiVersion`: `apps/v1` → `apps`, `v1` → `""` (core).
+#[must_use]
+pub fn group_of(api_version: &str) -> &str {
+    api_version
+        .rsplit_once('/')
+        .map_or("", |(group, _version)| group)
+}
+
+/// The file an item was read from (kpt's or kustomize's path annotation), borrowed.
+#[must_use]
+pub fn file_path_of<'n>(item: &'n Node<'_>) -> Option<&'n str> {
+    PATH_ANNOTATIONS.iter().find_map(|k| annotation(item, k))
+}
+
 /// The file an item came from under kpt, and its position there.
 #[must_use]
 pub fn file_of(item: &Node<'_>) -> Option<File> {
-    let path = PATH_ANNOTATIONS.iter().find_map(|k| annotation(item, k))?;
+    let path = file_path_of(item)?;
     let index = INDEX_ANNOTATIONS
         .iter()
         .find_map(|k| annotation(item, k))

@@ -268,7 +268,8 @@ fn plan_batch(
         let rest = plan.edits.split_off(own);
         let mut reports = Vec::new();
         let edits = plan.edits.into_iter().map(|(_, edit)| edit);
-        let identity = identity(node);
+        // The identity the inventory read from this item (edits never change it).
+        let identity = (Arc::clone(&workload.id), workload.file.clone());
         let changed = apply_item_edits(node, edits, &mut reports, &identity)?;
         Ok(Planned {
             workload,
@@ -316,7 +317,7 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
         .map(|e| Report {
             severity: Severity::Info,
             message: "selected but left alone: annotated envpolicy.dev/skip or local config".into(),
-            resource: Some(Arc::new(e.id.clone())),
+            resource: Some(Arc::clone(&e.id)),
             field: None,
             file: None,
         })

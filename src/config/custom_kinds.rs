@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{join_path, ConfigError, SUPPORTED_KINDS};
+use crate::resource::group_of;
 
 /// One entry of `spec.podTemplatePaths`, as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -55,13 +56,6 @@ impl PodTemplatePath {
                 .as_deref()
                 .is_none_or(|group| group == group_of(api_version))
     }
-}
-
-/// The group part of an `apiVersion`: `apps/v1` → `apps`, `v1` → `""` (core).
-fn group_of(api_version: &str) -> &str {
-    api_version
-        .rsplit_once('/')
-        .map_or("", |(group, _version)| group)
 }
 
 /// Whether `version` looks like a Kubernetes API version: `v1`, `v1beta2`, `v2alpha1`.

@@ -190,7 +190,7 @@ fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) ->
         metadata.push("labels", string_map(&w.labels));
     }
     let mut annotations = Map::with_capacity(PATH_ANNOTATIONS.len() + 1);
-    if let Some(file) = &w.file {
+    if let Some((file, _index)) = w.file.as_deref() {
         let dir = file.rfind('/').and_then(|i| file.get(..=i)).unwrap_or("");
         let path = format!("{dir}{file_prefix}-{}.yaml", w.id.name);
         for key in PATH_ANNOTATIONS {
