@@ -360,20 +360,27 @@ enum Fact {
     Other,
 }
 
+/// The kinds besides workloads whose facts the inventory keeps.
+enum Kept {
+    Pdb,
+    Hpa,
+    ConfigMap,
+}
+
 impl Fact {
     fn of(item: usize, node: &Node<'_>, custom: &[PodTemplatePath]) -> Result<Fact, InputError> {
         check_item(item, node)?;
         // Kinds first, from the item: only the kinds the inventory keeps copy their identity.
         let api_version = node.str_at(&["apiVersion"]).unwrap_or_default();
         let kind = node.str_at(&["kind"]).unwrap_or_default();
-        let kept = matches!(
-            (group_of(api_version), kind),
-            ("policy", "PodDisruptionBudget")
-                | ("autoscaling", "HorizontalPodAutoscaler")
-                | ("", "ConfigMap")
-        );
+        let kept = match (group_of(api_version), kind) {
+            ("policy", "PodDisruptionBudget") => Some(Kept::Pdb),
+            ("autoscaling", "HorizontalPodAutoscaler") => Some(Kept::Hpa),
+            ("", "ConfigMap") => Some(Kept::ConfigMap),
+            _ => None,
+        };
         let traits = KindTraits::of(api_version, kind, custom);
-        if traits.is_none() && !kept {
+        if traits.is_none() && kept.is_none() {
             return Ok(Fact::Other);
         }
         let untouchable = is_skipped(node) || is_local_config(node);
@@ -392,8 +399,8 @@ impl Fact {
             }));
         }
         let id = ResourceId::of(node);
-        Ok(match (id.group(), id.kind.as_str()) {
-            ("policy", "PodDisruptionBudget") => {
+        Ok(match kept {
+            Some(Kept::Pdb) => {
                 let spec = node.get("spec");
                 let field = |key: &str| spec.and_then(|s| s.get(key));
                 let selector = field("selector").and_then(|n| from_node::<LabelSelector>(n).ok());
@@ -414,7 +421,7 @@ impl Fact {
                     key,
                 )
             }
-            ("autoscaling", "HorizontalPodAutoscaler") => {
+            Some(Kept::Hpa) => {
                 let target = node
                     .get_path(&["spec", "scaleTargetRef"])
                     .map(from_node::<CrossVersionObjectReference>);
@@ -440,7 +447,7 @@ impl Fact {
                     skipped: untouchable,
                 })
             }
-            ("", "ConfigMap") if !untouchable => {
+            Some(Kept::ConfigMap) if !untouchable => {
                 // Only string values are read (log level keys, secret-looking names); anything
                 // else passes through untouched: it is not envpolicy's to reject a ConfigMap
                 // no selected workload may even read.
