@@ -606,19 +606,22 @@ impl Inventory {
             }
         }
         if !inv.hpa_by_target.is_empty() {
+            let read: Vec<ResourceId> = (others.iter())
+                .filter_map(|&i| items.get(i))
+                .map(ResourceId::of)
+                .collect();
             let ids = (inv.workloads.iter().map(|w| &*w.id))
                 .chain(inv.pdbs.iter().map(|p| &p.id))
                 .chain(inv.hpas.iter().map(|h| &h.id))
                 .chain(inv.config_maps.iter().map(|c| &c.id))
-                .cloned()
-                .chain(
-                    (others.iter())
-                        .filter_map(|&i| items.get(i))
-                        .map(ResourceId::of),
-                );
+                .chain(&read);
+            // Looked up borrowed; only the targets found are copied.
             let present: Vec<_> = ids
-                .map(|id| (id.namespace, id.kind, id.name))
-                .filter(|key| inv.hpa_by_target.contains_key(key))
+                .filter(|id| {
+                    let key = KindNameRef(id.namespace.as_deref(), &id.kind, &id.name);
+                    inv.hpa_by_target.contains_key(&key)
+                })
+                .map(|id| (id.namespace.clone(), id.kind.clone(), id.name.clone()))
                 .collect();
             inv.present_hpa_targets.extend(present);
         }

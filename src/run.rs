@@ -82,7 +82,7 @@ pub fn run_with<'a>(
         for ((_, settings), outcome) in batch.into_iter().zip(outcomes) {
             let done = outcome?;
             if let Some(slot) = known.get_mut(done.workload.item) {
-                *slot = Some(done.identity);
+                *slot = Some(workload_identity(&done.workload));
             }
             reports.extend(done.reports);
             if done.changed {
@@ -232,8 +232,6 @@ fn reserve_at_first_rate(
 /// A workload planned, with the edits to its own item applied.
 struct Planned {
     workload: Workload,
-    /// Its item's identity, shared by every report about it.
-    identity: Identity,
     reports: Vec<Report>,
     /// Its item changed.
     changed: bool,
@@ -268,12 +266,9 @@ fn plan_batch(
         let rest = plan.edits.split_off(own);
         let mut reports = Vec::new();
         let edits = plan.edits.into_iter().map(|(_, edit)| edit);
-        // The identity the inventory read from this item (edits never change it).
-        let identity = (Arc::clone(&workload.id), workload.file.clone());
-        let changed = apply_item_edits(node, edits, &mut reports, &identity)?;
+        let changed = apply_item_edits(node, edits, &mut reports, &workload_identity(&workload))?;
         Ok(Planned {
             workload,
-            identity,
             reports,
             changed,
             rest,
@@ -425,6 +420,11 @@ type Identity = (Arc<ResourceId>, Option<Arc<File>>);
 
 fn identity(node: &Node<'_>) -> Identity {
     (Arc::new(ResourceId::of(node)), file_of(node).map(Arc::new))
+}
+
+/// A workload's identity as the inventory read it from its item: shared, not read again.
+fn workload_identity(w: &Workload) -> Identity {
+    (Arc::clone(&w.id), w.file.clone())
 }
 
 /// The identity a planned workload's item already has, else read from the item.
