@@ -325,7 +325,11 @@ pub struct ConfigMap {
     /// before envpolicy runs but fixes references only afterwards, so the pods still use a
     /// name kept in `internal.config.kubernetes.io/previousNames`.
     pub names: Vec<String>,
-    pub data: BTreeMap<String, String>,
+    /// The string entries of `data` under a key some log level may be written to, by key:
+    /// only these are copied, since a ConfigMap can hold whole files (dashboards, configs).
+    pub level_entries: Vec<(String, String)>,
+    /// The keys of `data` (string values) that [`Wanted::flagged_key`] asked for, in key order.
+    pub flagged_keys: Vec<String>,
 }
 
 impl ConfigMap {
@@ -345,6 +349,28 @@ pub struct WorkloadEntry {
     /// Skipped by annotation, or local config: never changed.
     pub untouchable: bool,
     pub view: Result<Workload, InputError>,
+}
+
+/// What the policies need the inventory to read beyond the built-in kinds. ConfigMaps can
+/// hold whole files (dashboards, configs), so only the entries asked for are copied.
+#[derive(Debug)]
+pub struct Wanted<'p> {
+    /// The custom kinds the policy declares, with their pod templates.
+    pub custom: &'p [PodTemplatePath],
+    /// Every ConfigMap key some workload's log level may be written to: kept with its value.
+    pub config_map_keys: HashSet<&'p str>,
+    /// The ConfigMap keys a check reports (secret-looking names): kept without their values.
+    pub flagged_key: fn(&str) -> bool,
+}
+
+impl Default for Wanted<'_> {
+    fn default() -> Self {
+        Wanted {
+            custom: &[],
+            config_map_keys: HashSet::new(),
+            flagged_key: |_| false,
+        }
+    }
 }
 
 /// What one item tells the inventory, read on its own so that items are read on all cores;
@@ -368,7 +394,7 @@ enum Kept {
 }
 
 impl Fact {
-    fn of(item: usize, node: &Node<'_>, custom: &[PodTemplatePath]) -> Result<Fact, InputError> {
+    fn of(item: usize, node: &Node<'_>, wanted: &Wanted<'_>) -> Result<Fact, InputError> {
         check_item(item, node)?;
         // Kinds first, from the item: only the kinds the inventory keeps copy their identity.
         let api_version = node.str_at(&["apiVersion"]).unwrap_or_default();
@@ -379,7 +405,7 @@ impl Fact {
             ("", "ConfigMap") => Some(Kept::ConfigMap),
             _ => None,
         };
-        let traits = KindTraits::of(api_version, kind, custom);
+        let traits = KindTraits::of(api_version, kind, wanted.custom);
         if traits.is_none() && kept.is_none() {
             return Ok(Fact::Other);
         }
@@ -451,18 +477,24 @@ impl Fact {
                 // Only string values are read (log level keys, secret-looking names); anything
                 // else passes through untouched: it is not envpolicy's to reject a ConfigMap
                 // no selected workload may even read.
-                let data: BTreeMap<String, String> = node
+                let strings = node
                     .get("data")
                     .and_then(Node::as_map)
-                    .map(|m| {
-                        m.entries
-                            .iter()
-                            .filter_map(|(k, v)| {
-                                Some((k.value.to_string(), v.as_str()?.to_owned()))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                    .into_iter()
+                    .flat_map(|m| m.entries.iter())
+                    .filter_map(|(k, v)| Some((k.value.as_ref(), v.as_str()?)));
+                let mut level_entries = Vec::new();
+                let mut flagged_keys = Vec::new();
+                for (key, value) in strings {
+                    if wanted.config_map_keys.contains(key) {
+                        level_entries.push((key.to_owned(), value.to_owned()));
+                    }
+                    if (wanted.flagged_key)(key) {
+                        flagged_keys.push(key.to_owned());
+                    }
+                }
+                level_entries.sort_unstable();
+                flagged_keys.sort_unstable();
                 let generated = crate::resource::annotation(
                     node,
                     "internal.config.kubernetes.io/needsHashSuffix",
@@ -485,7 +517,8 @@ impl Fact {
                     id,
                     generated,
                     names,
-                    data,
+                    level_entries,
+                    flagged_keys,
                 })
             }
             _ => Fact::Other,
@@ -528,13 +561,13 @@ impl Inventory {
     /// Reads the views; fails only on items no client would accept (not a mapping, no kind).
     pub fn read(
         items: &[Node<'_>],
-        custom: &[PodTemplatePath],
+        wanted: &Wanted<'_>,
         min_part: usize,
     ) -> Result<Inventory, InputError> {
         let facts = map_in_order(
             items.iter().enumerate().collect(),
             min_part,
-            |(item, node)| Fact::of(item, node, custom),
+            |(item, node)| Fact::of(item, node, wanted),
         );
         // Sized from the facts: growing the lists and rehashing the maps item by item cost
         // about a third of this sequential pass.
@@ -918,7 +951,7 @@ mod tests {
             Some(Node::Seq(seq)) => seq.items.into_iter().collect::<Vec<_>>(),
             other => panic!("not a list: {other:?}"),
         };
-        let inventory = Inventory::read(&items, &[], 1).expect("inventory");
+        let inventory = Inventory::read(&items, &Wanted::default(), 1).expect("inventory");
         assert!(inventory.has_hpa_target(Some("shop"), "Rollout", "web"));
         assert!(!inventory.has_hpa_target(Some("shop"), "Deployment", "api"));
         assert!(!inventory.has_hpa_target(None, "Rollout", "web"));
@@ -927,5 +960,37 @@ mod tests {
             inventory.config_maps.is_empty(),
             "local config is not indexed"
         );
+    }
+
+    /// A ConfigMap keeps only the entries a policy asks for: the log level keys with their
+    /// values, flagged keys without theirs, in key order; files and other keys are not copied.
+    #[test]
+    fn config_maps_keep_only_wanted_entries() {
+        let text = "\
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: c},
+   data: {zeta: '1', LOG_LEVEL: debug, app_log: warn, API_TOKEN: t, DB_PASSWORD: p,
+          level: {not: a string}, dashboard.json: '{\"panels\": []}'}}
+";
+        let items = match crate::yaml::parse_stream(text)
+            .ok()
+            .and_then(|d| d.into_iter().next())
+        {
+            Some(Node::Seq(seq)) => seq.items.into_iter().collect::<Vec<_>>(),
+            other => panic!("not a list: {other:?}"),
+        };
+        let wanted = Wanted {
+            config_map_keys: ["app_log", "LOG_LEVEL", "level"].into_iter().collect(),
+            flagged_key: |key| key.ends_with("TOKEN") || key.ends_with("PASSWORD"),
+            ..Wanted::default()
+        };
+        let inventory = Inventory::read(&items, &wanted, 1).expect("inventory");
+        let [cm] = inventory.config_maps.as_slice() else {
+            panic!("one ConfigMap: {:?}", inventory.config_maps);
+        };
+        let entries: Vec<(&str, &str)> = (cm.level_entries.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(entries, [("LOG_LEVEL", "debug"), ("app_log", "warn")]);
+        assert_eq!(cm.flagged_keys, ["API_TOKEN", "DB_PASSWORD"]);
     }
 }

@@ -8,7 +8,7 @@ use hashbrown::{HashMap, HashSet};
 
 use crate::config::{Effective, Policy, WorkloadMeta};
 use crate::edit::{apply, Edit};
-use crate::inventory::{Inventory, Workload, WorkloadEntry};
+use crate::inventory::{Inventory, Wanted, Workload, WorkloadEntry};
 use crate::parallel::{map_in_order, Parallelism};
 use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{FieldReport, Report};
@@ -41,7 +41,12 @@ pub fn run_with<'a>(
     policy: &Policy,
     parallelism: Parallelism,
 ) -> Result<Outcome<'a>> {
-    let inventory = Inventory::read(&items, policy.pod_template_paths(), parallelism.min_part)?;
+    let wanted = Wanted {
+        custom: policy.pod_template_paths(),
+        config_map_keys: policy.config_map_keys().collect(),
+        flagged_key: policies::looks_like_secret,
+    };
+    let inventory = Inventory::read(&items, &wanted, parallelism.min_part)?;
     let production = policy.is_production();
     let ctx = Context {
         inventory: &inventory,

@@ -1024,6 +1024,16 @@ impl Policy {
         &self.pod_template_paths
     }
 
+    /// Every ConfigMap key a workload's log level may be written to: the defaults and each
+    /// layer's `logLevel.configMapKeys`. The inventory copies only these entries.
+    pub fn config_map_keys(&self) -> impl Iterator<Item = &str> {
+        let named = (self.layers.iter())
+            .filter_map(|layer| layer.settings.log_level.as_ref()?.config_map_keys.as_ref())
+            .flatten()
+            .map(String::as_str);
+        DEFAULT_CONFIG_MAP_KEYS.iter().copied().chain(named)
+    }
+
     /// How many entries `spec.overrides` has (0 for a ConfigMap).
     pub fn override_count(&self) -> usize {
         self.override_count

@@ -306,7 +306,7 @@ pub fn input_checks(selected: &[(Workload, Arc<Effective>)], ctx: &Context<'_>) 
         if !read.contains(&(cm.id.namespace.as_deref(), cm.id.name.as_str())) {
             continue;
         }
-        for key in cm.data.keys().filter(|k| looks_like_secret(k)) {
+        for key in &cm.flagged_keys {
             let message = format!(
                 "key {key} looks like a secret but sits in a ConfigMap; move it to a Secret"
             );

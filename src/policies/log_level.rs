@@ -117,7 +117,7 @@ fn level_edits(cm: &ConfigMap, wanted: &Levels<'_>) -> Vec<(usize, Edit)> {
         return Vec::new();
     };
     let mut edits = Vec::new();
-    for (key, value) in &cm.data {
+    for (key, value) in &cm.level_entries {
         if !settings.config_map_keys.contains(key) {
             continue;
         }

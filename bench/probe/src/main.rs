@@ -106,7 +106,15 @@ fn main() {
             // The inventory alone: it lives through the run, so it is part of the peak.
             let before = LIVE.load(Relaxed);
             let inventory =
-                envpolicy::inventory::Inventory::read(&input.items, policy.pod_template_paths(), 64)
+                envpolicy::inventory::Inventory::read(
+                    &input.items,
+                    &envpolicy::inventory::Wanted {
+                        custom: policy.pod_template_paths(),
+                        config_map_keys: policy.config_map_keys().collect(),
+                        flagged_key: envpolicy::policies::looks_like_secret,
+                    },
+                    64,
+                )
                     .expect("inventory");
             let size = LIVE.load(Relaxed) - before;
             println!("inventory alone: {:.1} MB", size as f64 / 1e6);
