@@ -301,6 +301,34 @@ def tiny_resource_list(path: Path, seed: int, items: int) -> None:
     path.write_text("".join(out))
 
 
+def shared_config_map_list(path: Path, workloads: int, config_bytes: int = 1 << 20) -> int:
+    """A ResourceList of `workloads` Deployments that all read one ConfigMap of about
+    `config_bytes` (a shared dashboard, say) whose log level the prod preset changes: every
+    workload then carries a hash of it. Returns the size written."""
+    entry = '{"id": 0, "expr": "rate(http_requests_total[5m])"}, '
+    dashboard = "[" + entry * max(1, config_bytes // len(entry)) + "]"
+    out = [
+        "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n",
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: shared-config\n",
+        f"  data:\n    LOG_LEVEL: DEBUG\n    dashboard.json: '{dashboard}'\n",
+    ]
+    for i in range(workloads):
+        name = f"app-{i:06d}"
+        out.append(
+            f"- apiVersion: apps/v1\n  kind: Deployment\n  metadata:\n    name: {name}\n"
+            f"  spec:\n    selector:\n      matchLabels: {{app: {name}}}\n    template:\n"
+            f"      metadata:\n        labels: {{app: {name}}}\n      spec:\n        containers:\n"
+            f"        - name: app\n          image: app:1\n          envFrom:\n"
+            f"          - configMapRef: {{name: shared-config}}\n"
+        )
+    out.append("functionConfig:\n")
+    out.append("".join("  " + line + "\n" for line in PROD_POLICY.splitlines()))
+    text = "".join(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return len(text)
+
+
 # ------------------------------------------------------------------------------------------
 # End-to-end trees
 # ------------------------------------------------------------------------------------------

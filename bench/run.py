@@ -291,6 +291,26 @@ def phases(binary: Path, stdin: Path, reps: int) -> dict:
     return out
 
 
+def shared_config_map(binary: Path, sizes: list[int], reps: int, inputs: Path) -> dict:
+    """Workloads that all read one 1 MB ConfigMap that the policy changes: each needs a hash of
+    it, so its content must be hashed once, not once per workload. Time should grow with the
+    workloads, not with workloads × ConfigMap size."""
+    section = {}
+    for n in sizes:
+        path = inputs / "shared-config-map" / f"n{n}.yaml"
+        size = gen.shared_config_map_list(path, n)
+        cases = {
+            "envpolicy": {"cmd": [str(binary)], "stdin": path},
+            "floor": {"cmd": [str(binary), "--floor"], "stdin": path},
+        }
+        print(f"shared ConfigMap N={n}: {size / 1e6:.1f} MB, {reps} reps", file=sys.stderr, flush=True)
+        runs = measure(cases, reps, label=f"shared N={n}")
+        for r in runs.values():
+            r["wall_s"].pop("samples", None)
+        section[str(n)] = {"bytes": size, "runs": runs}
+    return section
+
+
 # Maps and touches MiB of fresh anonymous memory, one byte per 4 KiB page, like a program
 # building a tree: what the kernel (and, in a VM, the host) charges per new page.
 TOUCH = """
@@ -630,6 +650,13 @@ def markdown(results: dict) -> str:
                 lines.append(f"| {int(n):,} | {ph['read']:.3f} | {ph['policies']:.3f} | {ph['write']:.3f} | {ph['policies_over_read_write']:.2f} |")
         lines.append("")
         lines += scaling_lines(m)
+    sc = results.get("shared_config_map")
+    if sc:
+        rows = [
+            f"N = {int(n):,}: envpolicy {s['runs']['envpolicy']['wall_s']['median']:.3f} s, floor {s['runs']['floor']['wall_s']['median']:.3f} s"
+            for n, s in sc["sizes"].items()
+        ]
+        lines += [f"**Shared ConfigMap** (every workload reads one 1 MB ConfigMap the policy changes, so each needs its hash): {'; '.join(rows)}.", ""]
     t = results.get("tiny")
     if t:
         lines += [
@@ -721,6 +748,7 @@ def main() -> int:
             results["micro"] = {**stamp(), "sizes": micro(binary, [100], lambda n: 1, a.inputs)}
             results["micro"]["page_cost"] = page_cost(peak_mibs(results["micro"]["sizes"]), reps=1)
             results["tiny"] = {**stamp(), **tiny(binary, 5, a.inputs)}
+            results["shared_config_map"] = {**stamp(), "sizes": shared_config_map(binary, [100], 1, a.inputs)}
             results["e2e"] = {**stamp(), "sizes": e2e(binary, [100], lambda n: 1, a.inputs)}
         elif a.e2e:
             sizes = [int(s) for s in a.e2e_sizes.split(",") if s]
@@ -732,6 +760,7 @@ def main() -> int:
             results["micro"] = {**stamp(), "sizes": micro(binary, sizes, reps_for, a.inputs)}
             results["micro"]["page_cost"] = page_cost(peak_mibs(results["micro"]["sizes"]))
             results["tiny"] = {**stamp(), **tiny(binary, a.tiny_reps, a.inputs)}
+            results["shared_config_map"] = {**stamp(), "sizes": shared_config_map(binary, [1000, 10000], 5, a.inputs)}
     except Failed as e:
         print(f"bench: {e}", file=sys.stderr)
         return 1

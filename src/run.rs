@@ -128,9 +128,13 @@ pub fn run_with<'a>(
     ));
 
     // Hashes are of the ConfigMaps as edited, so this pass comes after the first.
-    let hashes = map_in_order(planned.iter().collect(), parallelism.min_part, |(w, _)| {
-        policies::config_hash_edit(&items, &changed, w, &inventory)
-    });
+    let hashes = policies::config_hash_edits(
+        &items,
+        &changed,
+        planned.iter().map(|(w, _)| w).collect(),
+        &inventory,
+        parallelism.min_part,
+    );
     apply_edits(
         &mut items,
         hashes.into_iter().flatten().collect(),

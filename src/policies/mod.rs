@@ -24,7 +24,7 @@ use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 use crate::yaml::{Map, Node, Scalar};
 
 pub use checks::{input_checks, looks_like_secret, unmatched_selectors};
-pub use config_hash::config_hash_edit;
+pub use config_hash::config_hash_edits;
 pub use log_level::config_map_edits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
