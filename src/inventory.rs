@@ -639,22 +639,26 @@ impl Inventory {
             }
         }
         if !inv.hpa_by_target.is_empty() {
-            let read: Vec<ResourceId> = (others.iter())
-                .filter_map(|&i| items.get(i))
-                .map(ResourceId::of)
-                .collect();
-            let ids = (inv.workloads.iter().map(|w| &*w.id))
+            let kept = (inv.workloads.iter().map(|w| &*w.id))
                 .chain(inv.pdbs.iter().map(|p| &p.id))
                 .chain(inv.hpas.iter().map(|h| &h.id))
                 .chain(inv.config_maps.iter().map(|c| &c.id))
-                .chain(&read);
+                .map(|id| KindNameRef(id.namespace.as_deref(), &id.kind, &id.name));
+            // The other items' identities are read in place, as `ResourceId::of` would.
+            let other = (others.iter().filter_map(|&i| items.get(i))).map(|node| {
+                let text = |path: &[&str]| node.str_at(path).unwrap_or_default();
+                let namespace = node
+                    .str_at(&["metadata", "namespace"])
+                    .filter(|n| !n.is_empty());
+                KindNameRef(namespace, text(&["kind"]), text(&["metadata", "name"]))
+            });
             // Looked up borrowed; only the targets found are copied.
-            let present: Vec<_> = ids
-                .filter(|id| {
-                    let key = KindNameRef(id.namespace.as_deref(), &id.kind, &id.name);
-                    inv.hpa_by_target.contains_key(&key)
+            let present: Vec<_> = kept
+                .chain(other)
+                .filter(|key| inv.hpa_by_target.contains_key(key))
+                .map(|KindNameRef(ns, kind, name)| {
+                    (ns.map(str::to_owned), kind.to_owned(), name.to_owned())
                 })
-                .map(|id| (id.namespace.clone(), id.kind.clone(), id.name.clone()))
                 .collect();
             inv.present_hpa_targets.extend(present);
         }

@@ -1679,6 +1679,45 @@ mod tests {
         Policy::from_config(Some(&config))
     }
 
+    /// The inventory keeps only these ConfigMap keys, so every place a key can be named must
+    /// be in the union: the defaults, the spec, each override and the ConfigMap form.
+    #[test]
+    fn config_map_keys_are_every_layers_keys() {
+        let keys = |policy: Result<Policy, ConfigError>| -> Vec<String> {
+            let policy = policy.expect("policy");
+            let mut keys: Vec<String> = policy.config_map_keys().map(str::to_owned).collect();
+            keys.sort();
+            keys.dedup();
+            keys
+        };
+        let defaults: Vec<String> = {
+            let mut d = strings(DEFAULT_CONFIG_MAP_KEYS);
+            d.sort();
+            d
+        };
+        assert_eq!(keys(parse(json!({"environment": "prod"}))), defaults);
+        let policy = parse(json!({
+            "environment": "dev",
+            "logLevel": {"configMapKeys": ["APP_LOG"]},
+            "overrides": [
+                {"selector": {"names": ["a"]}, "logLevel": {"configMapKeys": ["verbosity"]}},
+                {"selector": {"names": ["b"]}, "replicas": 2},
+            ],
+        }));
+        let mut expected = defaults.clone();
+        expected.extend(strings(&["APP_LOG", "verbosity"]));
+        expected.sort();
+        assert_eq!(keys(policy), expected);
+        let from_configmap = parse_configmap(json!({
+            "environment": "staging",
+            "logLevel.configMapKeys": "x,y",
+        }));
+        let mut expected = defaults;
+        expected.extend(strings(&["x", "y"]));
+        expected.sort();
+        assert_eq!(keys(from_configmap), expected);
+    }
+
     /// The error text of a config that must fail to parse.
     fn parse_error(spec: Value) -> String {
         match parse(spec) {
