@@ -15,7 +15,8 @@ use crate::config::PodTemplatePath;
 use crate::edit::FieldPath;
 use crate::parallel::map_in_order;
 use crate::resource::{
-    file_of, file_path_of, group_of, is_local_config, is_skipped, File, ResourceId,
+    file_of, file_path_of, group_of, is_local_config, is_skipped, namespace_kind_name, File,
+    ResourceId,
 };
 use crate::yaml::{from_node, Cow, Node};
 
@@ -644,13 +645,10 @@ impl Inventory {
                 .chain(inv.hpas.iter().map(|h| &h.id))
                 .chain(inv.config_maps.iter().map(|c| &c.id))
                 .map(|id| KindNameRef(id.namespace.as_deref(), &id.kind, &id.name));
-            // The other items' identities are read in place, as `ResourceId::of` would.
+            // The other items' identities are read in place, not copied.
             let other = (others.iter().filter_map(|&i| items.get(i))).map(|node| {
-                let text = |path: &[&str]| node.str_at(path).unwrap_or_default();
-                let namespace = node
-                    .str_at(&["metadata", "namespace"])
-                    .filter(|n| !n.is_empty());
-                KindNameRef(namespace, text(&["kind"]), text(&["metadata", "name"]))
+                let (namespace, kind, name) = namespace_kind_name(node);
+                KindNameRef(namespace, kind, name)
             });
             // Looked up borrowed; only the targets found are copied.
             let present: Vec<_> = kept

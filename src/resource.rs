@@ -30,15 +30,12 @@ pub struct ResourceId {
 impl ResourceId {
     #[must_use]
     pub fn of(item: &Node<'_>) -> Self {
-        let text = |path: &[&str]| item.str_at(path).unwrap_or_default().to_owned();
+        let (namespace, kind, name) = namespace_kind_name(item);
         ResourceId {
-            api_version: text(&["apiVersion"]),
-            kind: text(&["kind"]),
-            name: text(&["metadata", "name"]),
-            namespace: item
-                .str_at(&["metadata", "namespace"])
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned),
+            api_version: item.str_at(&["apiVersion"]).unwrap_or_default().to_owned(),
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            namespace: namespace.map(str::to_owned),
         }
     }
 
@@ -78,6 +75,17 @@ pub fn is_skipped(item: &Node<'_>) -> bool {
 
 /// kpt's file path of an item and its index there.
 pub type File = (String, Option<String>);
+
+/// An item's namespace (absent when empty), kind and name, borrowed: what [`ResourceId::of`]
+/// copies.
+#[must_use]
+pub fn namespace_kind_name<'n>(item: &'n Node<'_>) -> (Option<&'n str>, &'n str, &'n str) {
+    let text = |path: &[&str]| item.str_at(path).unwrap_or_default();
+    let namespace = item
+        .str_at(&["metadata", "namespace"])
+        .filter(|n| !n.is_empty());
+    (namespace, text(&["kind"]), text(&["metadata", "name"]))
+}
 
 /// The group part of an `apiVersion`: `apps/v1` → `apps`, `v1` → `""` (core).
 #[must_use]

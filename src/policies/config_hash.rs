@@ -46,13 +46,10 @@ pub fn config_hash_edits(
         .collect();
     needed.sort_by_key(|cm| cm.item);
     needed.dedup_by_key(|cm| cm.item);
-    let keys: Vec<usize> = needed.iter().map(|cm| cm.item).collect();
-    let digests: HashMap<usize, u64> = keys
-        .into_iter()
-        .zip(map_in_order(needed, min_part, |cm| {
-            content_digest(items, cm)
-        }))
-        .collect();
+    let digests: HashMap<usize, u64> =
+        map_in_order(needed, min_part, |cm| (cm.item, content_digest(items, cm)))
+            .into_iter()
+            .collect();
     map_in_order(reads, min_part, |(w, read)| {
         let mut text = String::new();
         for cm in read? {
