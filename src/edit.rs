@@ -38,6 +38,12 @@ impl FieldPath {
     #[must_use]
     pub fn text(&self) -> String {
         let mut out = String::with_capacity(96);
+        self.write_text(&mut out);
+        out
+    }
+
+    /// Appends [`FieldPath::text`] to `out`.
+    pub fn write_text(&self, out: &mut String) {
         for (i, seg) in self.0.iter().enumerate() {
             match seg {
                 // Keys with dots or slashes (annotations, labels) are bracketed to stay readable.
@@ -64,7 +70,6 @@ impl FieldPath {
                 }
             }
         }
-        out
     }
 
     #[must_use]
@@ -95,12 +100,15 @@ pub enum Op {
     Append(Node<'static>),
 }
 
+/// Why a change is made, for the user: most are fixed texts, which then cost no allocation.
+pub type Message = std::borrow::Cow<'static, str>;
+
 /// One change to one field of one resource, with the reason shown to the user.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Edit {
     pub path: FieldPath,
     pub op: Op,
-    pub message: String,
+    pub message: Message,
 }
 
 impl Edit {
@@ -108,7 +116,7 @@ impl Edit {
     pub fn set(
         path: FieldPath,
         value: impl Into<Node<'static>>,
-        message: impl Into<String>,
+        message: impl Into<Message>,
     ) -> Self {
         Edit {
             path,
@@ -118,7 +126,7 @@ impl Edit {
     }
 
     #[must_use]
-    pub fn remove(path: FieldPath, prune: usize, message: impl Into<String>) -> Self {
+    pub fn remove(path: FieldPath, prune: usize, message: impl Into<Message>) -> Self {
         Edit {
             path,
             op: Op::Remove { prune },
@@ -130,7 +138,7 @@ impl Edit {
     pub fn append(
         path: FieldPath,
         value: impl Into<Node<'static>>,
-        message: impl Into<String>,
+        message: impl Into<Message>,
     ) -> Self {
         Edit {
             path,

@@ -11,7 +11,7 @@ use crate::edit::{apply, Edit};
 use crate::inventory::{Inventory, Wanted, Workload, WorkloadEntry};
 use crate::parallel::{map_in_order, Parallelism};
 use crate::policies::{self, Context, Create, Finding, Severity};
-use crate::report::{FieldReport, Report};
+use crate::report::{shared, shared_with, FieldReport, Report};
 use crate::resource::{file_of, File, ResourceId};
 use crate::yaml::Node;
 
@@ -392,10 +392,10 @@ fn apply_item_edits(
             changed = true;
             reports.push(Report {
                 severity: Severity::Info,
-                message,
+                message: shared(&message),
                 resource: Some(id.clone()),
                 field: Some(Box::new(FieldReport {
-                    path: path.text(),
+                    path: shared_with(|text| path.write_text(text)),
                     current: applied.current,
                     proposed: applied.proposed,
                 })),
@@ -461,11 +461,11 @@ fn finding_reports(
         run.into_iter()
             .map(|finding| Report {
                 severity: finding.severity,
-                message: finding.message,
+                message: shared(&finding.message),
                 resource: resource.clone(),
                 field: finding.path.map(|p| {
                     Box::new(FieldReport {
-                        path: p.text(),
+                        path: shared_with(|text| p.write_text(text)),
                         current: None,
                         proposed: None,
                     })
@@ -491,7 +491,7 @@ fn insert_creates<'a>(
         let (id, file) = identity(&made.object);
         let report = Report {
             severity: Severity::Info,
-            message: made.message,
+            message: shared(&made.message),
             resource: Some(id),
             field: None,
             file,

@@ -287,14 +287,14 @@ pub fn explain_command(policy: &Policy, sources: &Sources) -> Result<(String, bo
             .map_or_else(|| "-".to_owned(), |id| label(id));
         let (field, current, proposed) = match &r.field {
             Some(f) => (
-                f.path.clone(),
+                f.path.to_string(),
                 short(f.current.as_ref()),
                 short(f.proposed.as_ref()),
             ),
             None => ("-".to_owned(), "-".to_owned(), "-".to_owned()),
         };
         let why = match r.severity {
-            Severity::Info => r.message.clone(),
+            Severity::Info => r.message.to_string(),
             other => format!("[{}] {}", other.as_str(), r.message),
         };
         rows.push([resource, field, clip(&current), clip(&proposed), why]);

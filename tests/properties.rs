@@ -956,7 +956,7 @@ fn edited_paths(reports: &[Report], item: &Value) -> Vec<String> {
         .filter(|r| report_identity(r).as_ref() == Some(&id))
         .filter_map(|r| r.field.as_ref())
         .filter(|f| f.current.is_some() || f.proposed.is_some())
-        .map(|f| f.path.clone())
+        .map(|f| f.path.to_string())
         .collect()
 }
 

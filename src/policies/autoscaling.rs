@@ -110,7 +110,7 @@ pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan
             plan.creates.push(Create {
                 after: w.item,
                 object,
-                message,
+                message: message.into(),
             });
         }
     }

@@ -335,7 +335,7 @@ pub fn unmatched_selectors(
     if !selected_any {
         findings.push(Finding {
             severity: severity(Severity::Info),
-            message: format!("{root}.selector selects no workload"),
+            message: format!("{root}.selector selects no workload").into(),
             item: None,
             path: None,
         });
@@ -344,7 +344,7 @@ pub fn unmatched_selectors(
         if *hits == 0 {
             findings.push(Finding {
                 severity: severity(Severity::Warning),
-                message: format!("{root}.overrides[{i}].selector selects no workload"),
+                message: format!("{root}.overrides[{i}].selector selects no workload").into(),
                 item: None,
                 path: None,
             });

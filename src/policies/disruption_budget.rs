@@ -140,7 +140,7 @@ pub fn plan(
             plan.creates.push(Create {
                 after: w.item,
                 object,
-                message: format!("created PodDisruptionBudget: {why}"),
+                message: format!("created PodDisruptionBudget: {why}").into(),
             });
         }
     }

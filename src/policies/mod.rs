@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::config::{AntiAffinityMode, Capacity, Effective};
-use crate::edit::{Edit, FieldPath};
+use crate::edit::{Edit, FieldPath, Message};
 use crate::inventory::{Inventory, Workload};
 use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 use crate::yaml::{Map, Node, Scalar};
@@ -49,7 +49,7 @@ impl Severity {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub severity: Severity,
-    pub message: String,
+    pub message: Message,
     /// The input item it is about.
     pub item: Option<usize>,
     pub path: Option<FieldPath>,
@@ -61,7 +61,7 @@ pub struct Finding {
 pub struct Create {
     pub after: usize,
     pub object: Node<'static>,
-    pub message: String,
+    pub message: Message,
 }
 
 /// Everything the policies want done, in the order it will be applied and reported.
@@ -88,11 +88,11 @@ impl Plan {
         severity: Severity,
         item: usize,
         path: Option<FieldPath>,
-        message: String,
+        message: impl Into<Message>,
     ) {
         self.findings.push(Finding {
             severity,
-            message,
+            message: message.into(),
             item: Some(item),
             path,
         });

@@ -71,7 +71,7 @@ pub fn plan(w: &Workload, rollout: &Rollout, settings: &Effective, ctx: &Context
                 "updateStrategy",
                 "rollingUpdate",
             ])),
-            message.to_owned(),
+            message,
         );
         (surge, unavailable) = (IntOrPercent::Int(0), IntOrPercent::Int(1));
     }
