@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::report::ValueText;
 use crate::yaml::{Cow, Map, Node, Scalar, Style};
 
 /// One step of a field path.
@@ -149,11 +150,12 @@ impl Edit {
 }
 
 /// What applying an edit did: `None` when the field already held the value. The values are
-/// reported as JSON (see [`Node::to_json`]).
+/// kept as the text results write (see [`ValueText`]): the new value moves into the tree and the
+/// old one is dropped, neither copied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
-    pub current: Option<Node<'static>>,
-    pub proposed: Option<Node<'static>>,
+    pub current: Option<ValueText>,
+    pub proposed: Option<ValueText>,
 }
 
 /// Why an edit could not be applied: the path crosses a value of the wrong shape.
@@ -186,11 +188,12 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             let slot = match (parent, last) {
                 (Node::Map(m), Seg::Key(k)) => {
                     if m.get(k).is_none() {
+                        let proposed = ValueText::of(&new);
                         m.entries.reserve_exact(1);
-                        m.entries.push((Scalar::string(k.clone()), new.clone()));
+                        m.entries.push((Scalar::string(k.clone()), new));
                         return Ok(Some(Applied {
                             current: None,
-                            proposed: Some(new),
+                            proposed: Some(proposed),
                         }));
                     }
                     m.get_mut(k)
@@ -202,11 +205,12 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             if slot.same_value(&new) {
                 return Ok(None);
             }
-            let styled = keep_string_style(slot, new.clone());
-            let current = std::mem::replace(slot, styled).into_owned();
+            let proposed = ValueText::of(&new);
+            let styled = keep_string_style(slot, new);
+            let current = ValueText::of(&std::mem::replace(slot, styled));
             Ok(Some(Applied {
                 current: Some(current),
-                proposed: Some(new),
+                proposed: Some(proposed),
             }))
         }
         Op::Append(value) => {
@@ -230,11 +234,12 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             if seq.items.is_empty() {
                 seq.flow = false;
             }
+            let proposed = ValueText::of(&value);
             seq.items.reserve_exact(1);
-            seq.items.push(value.clone());
+            seq.items.push(value);
             Ok(Some(Applied {
                 current: None,
-                proposed: Some(value),
+                proposed: Some(proposed),
             }))
         }
         Op::Remove { prune } => {
@@ -251,9 +256,10 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             let Some(removed) = removed else {
                 return Ok(None);
             };
+            let current = ValueText::of(&removed);
             prune_empty(root, parents, prune);
             Ok(Some(Applied {
-                current: Some(removed.into_owned()),
+                current: Some(current),
                 proposed: None,
             }))
         }
@@ -347,8 +353,8 @@ mod tests {
         assert_eq!(
             applied,
             Some(Applied {
-                current: Some(json!(1).into()),
-                proposed: Some(json!(3).into())
+                current: Some(ValueText::of(&json!(1).into())),
+                proposed: Some(ValueText::of(&json!(3).into()))
             })
         );
         apply(

@@ -13,7 +13,7 @@ use similar::TextDiff;
 
 use crate::config::Policy;
 use crate::policies::Severity;
-use crate::report::Report;
+use crate::report::{Report, ValueText};
 use crate::resource::ResourceId;
 use crate::run::run;
 use crate::yaml::{emit_document, emit_stream, parse_stream, Node};
@@ -268,7 +268,7 @@ fn unified(change: &Change, color: bool) -> String {
 pub fn explain_command(policy: &Policy, sources: &Sources) -> Result<(String, bool)> {
     let (_, reports) = transform(sources, sources.items()?, policy)?;
     let failed = reports.iter().any(|r| r.severity == Severity::Error);
-    let short = |v: Option<&Node<'_>>| match v.map(Node::to_json) {
+    let short = |v: Option<&ValueText>| match v.map(ValueText::to_json) {
         None => "-".to_owned(),
         Some(Value::String(s)) => s,
         Some(other) => other.to_string(),

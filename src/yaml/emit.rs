@@ -132,9 +132,22 @@ pub fn emit_json_seq_item(out: &mut String, value: &serde_json::Value) {
 pub enum Field<'v> {
     Str(&'v str),
     Uint(u64),
-    /// A node, written as its JSON ([`Node::to_json`]) would be.
-    Node(&'v Node<'v>),
+    /// A value's text from [`json_value_text`], for a key at [`VALUE_TEXT_DEPTH`].
+    ValueText(&'v str),
     Map(&'v [(&'static str, Field<'v>)]),
+}
+
+/// How deep the values of a result's `field` sit (`currentValue`, `proposedValue`): their text
+/// is written once, for this depth, when the change is made.
+pub const VALUE_TEXT_DEPTH: usize = 4;
+
+/// The text written after a key at [`VALUE_TEXT_DEPTH`] for `node`, as its JSON
+/// ([`Node::to_json`]) would be written there.
+#[must_use]
+pub fn json_value_text(node: &Node<'_>) -> String {
+    let mut out = String::new();
+    node_json_after_indicator(&mut out, node, VALUE_TEXT_DEPTH, true);
+    out
 }
 
 /// Writes `fields` as a block mapping in a sequence item, exactly as [`emit_json_seq_item`]
@@ -190,7 +203,10 @@ fn fields_from(
                 out.push_str(&n.to_string());
                 out.push('\n');
             }
-            Field::Node(v) => node_json_after_indicator(out, v, at + 2, true),
+            Field::ValueText(text) => {
+                debug_assert_eq!(at + 2, VALUE_TEXT_DEPTH, "value text for another depth");
+                out.push_str(text);
+            }
             Field::Map(inner) => fields_after_indicator(out, inner, at + 2, true),
         }
     }

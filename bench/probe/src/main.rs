@@ -134,7 +134,7 @@ fn main() {
             if let Some(f) = &r.field {
                 fields += 1;
                 path += f.path.len();
-                for v in [&f.current, &f.proposed].into_iter().flatten() {
+                for v in [&f.current, &f.proposed].into_iter().flatten().map(envpolicy::report::ValueText::to_node).collect::<Vec<_>>().iter() {
                     if !matches!(v, envpolicy::yaml::Node::Scalar(_)) {
                         objects += 1;
                         object_json += v.json_text().len();
