@@ -248,12 +248,13 @@ impl<'a> Builder<'a> {
             ScalarStyle::Folded => Style::Folded,
         };
         // Plain scalars are written from their value; quoted ones keep their exact spelling
-        // (escapes included) when on one line; block scalars keep header and lines.
+        // (escapes included) when on one line and the writer would spell them otherwise; block
+        // scalars keep header and lines.
         let source = match style {
             Style::Plain | Style::Auto => None,
-            Style::SingleQuoted | Style::DoubleQuoted => {
-                span.slice(self.input).filter(|s| !s.contains(['\n', '\r']))
-            }
+            Style::SingleQuoted | Style::DoubleQuoted => span
+                .slice(self.input)
+                .filter(|s| !s.contains(['\n', '\r']) && !written_alike(s, &value, style)),
             Style::Literal => None,
             Style::Folded => folded_source(self.input, span),
         };
@@ -306,6 +307,28 @@ impl<'a> Builder<'a> {
 }
 
 /// The folded scalar's header token and content lines: the parser's span starts at the content.
+/// True when the writer spells `value` in `style` exactly as `source` does, so the source need
+/// not be kept. Most quoted scalars (`"100m"`, `":9100"`) have no escapes, and keeping each one's
+/// source cost an allocation for a quarter of the scalars of a typical manifest.
+fn written_alike(source: &str, value: &str, style: Style) -> bool {
+    let inner = source
+        .len()
+        .checked_sub(1)
+        .and_then(|end| source.get(1..end));
+    if inner != Some(value) {
+        return false;
+    }
+    match style {
+        // The writer's double quotes escape only `"`, `\\` and what is not printable ASCII.
+        Style::DoubleQuoted => value
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\'),
+        // Single quotes: `'` doubled, and only when the value may be single-quoted at all.
+        Style::SingleQuoted => !value.contains('\'') && super::scalar::single_quote_is_safe(value),
+        _ => false,
+    }
+}
+
 fn folded_source<'a>(input: &'a str, span: &Span) -> Option<&'a str> {
     let range = span.byte_range()?;
     let line_start = input.get(..range.start)?.rfind('\n')? + 1;
@@ -385,9 +408,10 @@ mod tests {
                 .map(|s| (s.style, s.value.to_string(), s.source()))
         };
         assert_eq!(style("a"), Some((Style::Plain, "plain".into(), None)));
+        // Written back alike from the value: no source kept.
         assert_eq!(
             style("b"),
-            Some((Style::SingleQuoted, "single".into(), Some("'single'")))
+            Some((Style::SingleQuoted, "single".into(), None))
         );
         assert_eq!(
             style("c"),
@@ -399,6 +423,37 @@ mod tests {
                 .map(|s| s.value.to_string()),
             Some("line\n".into())
         );
+    }
+
+    /// A quoted scalar keeps its source exactly when the writer would spell its value
+    /// otherwise, and either way it is written back as it was read.
+    #[test]
+    fn quoted_sources_are_kept_only_when_needed() {
+        let cases = [
+            ("\"100m\"", false),
+            ("\":9100\"", false),
+            ("\"\"", false),
+            ("''", false),
+            ("'x y'", false),
+            ("\"a\\u0041\"", true),
+            ("\"tab\there\"", true),
+            ("\"caf\u{e9}\"", true),
+            ("\"quote \\\" in\"", true),
+            ("'it''s'", true),
+            ("' lead'", true),
+            ("'trail '", true),
+            ("\"a\\\\b\"", true),
+        ];
+        for (text, kept) in cases {
+            let input = format!("k: {text}\n");
+            let doc = one(&input);
+            let scalar = doc
+                .as_map()
+                .and_then(|m| m.get("k"))
+                .and_then(Node::as_scalar);
+            assert_eq!(scalar.map(|s| s.source().is_some()), Some(kept), "{text}");
+            assert_eq!(crate::yaml::emit_document(&doc), input, "{text}");
+        }
     }
 
     #[test]
