@@ -23,15 +23,19 @@ pub struct FieldReport {
 
 /// A field's value in a result, kept as the text the result writes after `currentValue:` or
 /// `proposedValue:`. Written when the change is made, while the value is in cache: as nodes, the
-/// values (a copy of every anti-affinity term and spread constraint added) took two thirds of
-/// the results' memory, and their copies a tenth of the run's allocations.
+/// values (a copy of every anti-affinity term and spread constraint added) were two fifths of
+/// the results' memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValueText(Box<str>);
 
 impl ValueText {
+    /// Written into a scratch buffer first, so that each value costs one allocation of its size.
     #[must_use]
     pub fn of(node: &Node<'_>) -> Self {
-        ValueText(json_value_text(node).into_boxed_str())
+        with_scratch(|scratch| {
+            json_value_text(scratch, node);
+            ValueText(Box::from(scratch.as_str()))
+        })
     }
 
     /// The text written after the key.
@@ -221,21 +225,35 @@ pub fn shared_with(write: impl FnOnce(&mut String)) -> Arc<str> {
     /// the rest.
     const MOST_TEXTS: usize = 4096;
     thread_local! {
-        static SEEN: std::cell::RefCell<(hashbrown::HashSet<Arc<str>>, String)> =
+        static SEEN: std::cell::RefCell<hashbrown::HashSet<Arc<str>>> =
             std::cell::RefCell::default();
     }
-    SEEN.with_borrow_mut(|(seen, scratch)| {
-        scratch.clear();
+    with_scratch(|scratch| {
         write(scratch);
-        if let Some(found) = seen.get(scratch.as_str()) {
-            return Arc::clone(found);
-        }
-        let text: Arc<str> = Arc::from(scratch.as_str());
-        if seen.len() < MOST_TEXTS {
-            seen.insert(Arc::clone(&text));
-        }
-        text
+        SEEN.with_borrow_mut(|seen| {
+            if let Some(found) = seen.get(scratch.as_str()) {
+                return Arc::clone(found);
+            }
+            let text: Arc<str> = Arc::from(scratch.as_str());
+            if seen.len() < MOST_TEXTS {
+                seen.insert(Arc::clone(&text));
+            }
+            text
+        })
     })
+}
+
+/// Runs `f` with this thread's empty scratch buffer. The buffer is taken out while `f` runs, so
+/// a nested call gets a fresh one instead of a borrow error.
+fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+    }
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    let result = f(&mut scratch);
+    SCRATCH.set(scratch);
+    result
 }
 
 /// The text of the last `resourceRef` and `file` written, by the `Arc` they were written from.

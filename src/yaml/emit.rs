@@ -141,13 +141,10 @@ pub enum Field<'v> {
 /// is written once, for this depth, when the change is made.
 pub const VALUE_TEXT_DEPTH: usize = 4;
 
-/// The text written after a key at [`VALUE_TEXT_DEPTH`] for `node`, as its JSON
+/// Appends the text written after a key at [`VALUE_TEXT_DEPTH`] for `node`, as its JSON
 /// ([`Node::to_json`]) would be written there.
-#[must_use]
-pub fn json_value_text(node: &Node<'_>) -> String {
-    let mut out = String::new();
-    node_json_after_indicator(&mut out, node, VALUE_TEXT_DEPTH, true);
-    out
+pub fn json_value_text(out: &mut String, node: &Node<'_>) {
+    node_json_after_indicator(out, node, VALUE_TEXT_DEPTH, true);
 }
 
 /// Writes `fields` as a block mapping in a sequence item, exactly as [`emit_json_seq_item`]
