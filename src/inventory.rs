@@ -16,7 +16,7 @@ use crate::edit::FieldPath;
 use crate::parallel::map_in_order;
 use crate::resource::{
     file_of, file_path_of, group_of, is_local_config, is_skipped, namespace_kind_name, File,
-    ResourceId,
+    Labels, ResourceId,
 };
 use crate::yaml::{from_node, Cow, Node};
 
@@ -153,7 +153,7 @@ pub struct WorkloadCore {
     pub item: usize,
     /// Shared with the entry and with every result about the workload.
     pub id: Arc<ResourceId>,
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     pub traits: KindTraits,
     /// `spec.selector`; required (and non-empty) for kinds that scale or spread.
     pub selector: LabelSelector,
@@ -346,7 +346,7 @@ impl ConfigMap {
 pub struct WorkloadEntry {
     pub id: Arc<ResourceId>,
     /// The labels read leniently, kept only when the view failed (else the view has them).
-    lenient_labels: BTreeMap<String, String>,
+    lenient_labels: Labels,
     /// Skipped by annotation, or local config: never changed.
     pub untouchable: bool,
     pub view: Result<Workload, InputError>,
@@ -415,7 +415,7 @@ impl Fact {
             let id = Arc::new(ResourceId::of(node));
             let view = workload(item, node, &id, traits);
             let lenient_labels = match &view {
-                Ok(_) => BTreeMap::new(),
+                Ok(_) => Labels::default(),
                 Err(_) => lenient_labels(node),
             };
             return Ok(Fact::Workload(WorkloadEntry {
@@ -550,7 +550,7 @@ pub struct Inventory {
 impl WorkloadEntry {
     /// The workload's labels, for selection: read leniently when its view could not be read.
     #[must_use]
-    pub fn labels(&self) -> &BTreeMap<String, String> {
+    pub fn labels(&self) -> &Labels {
         match &self.view {
             Ok(w) => &w.labels,
             Err(_) => &self.lenient_labels,
@@ -839,7 +839,7 @@ fn workload(
         core: Arc::new(WorkloadCore {
             item,
             id: Arc::clone(id),
-            labels,
+            labels: labels.into(),
             traits,
             selector,
             replicas,
@@ -857,8 +857,9 @@ fn workload(
 }
 
 /// Labels of a workload whose view failed, so selection still sees what it can.
-fn lenient_labels(node: &Node<'_>) -> BTreeMap<String, String> {
-    node.get_path(&["metadata", "labels"])
+fn lenient_labels(node: &Node<'_>) -> Labels {
+    let pairs: BTreeMap<String, String> = node
+        .get_path(&["metadata", "labels"])
         .and_then(Node::as_map)
         .map(|m| {
             m.entries
@@ -866,7 +867,8 @@ fn lenient_labels(node: &Node<'_>) -> BTreeMap<String, String> {
                 .filter_map(|(k, v)| Some((k.value.to_string(), v.as_str()?.to_owned())))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    Labels::from(pairs)
 }
 
 /// ConfigMap names the pod reads through env, envFrom, volumes and projected volumes.

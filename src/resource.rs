@@ -1,5 +1,6 @@
 //! Identity and orchestrator annotations of one item: what every layer needs to name a resource.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::yaml::Node;
@@ -17,6 +18,35 @@ pub const INDEX_ANNOTATIONS: [&str; 2] = [
     "config.kubernetes.io/index",
 ];
 pub const PACKAGE_PATH_ANNOTATION: &str = "internal.config.kubernetes.io/package-path";
+
+/// A resource's labels, in key order. A `BTreeMap`'s first node has room for eleven pairs
+/// (544 bytes for strings), and the inventory keeps the labels of every workload: most have
+/// two to five.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels(Box<[(String, String)]>);
+
+impl Labels {
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&str> {
+        let at = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        self.0.get(at).map(|(_, value)| value.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<BTreeMap<String, String>> for Labels {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        Labels(map.into_iter().collect())
+    }
+}
 
 /// apiVersion, kind, namespace and name: how results and users refer to a resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -110,4 +140,31 @@ pub fn file_of(item: &Node<'_>) -> Option<File> {
         .find_map(|k| annotation(item, k))
         .map(str::to_owned);
     Some((path.to_owned(), index))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels are looked up by key whatever their number, and listed in key order.
+    #[test]
+    fn labels_look_up_every_key() {
+        let pairs: BTreeMap<String, String> = (0..13)
+            .map(|i| (format!("k{i:02}"), format!("v{i}")))
+            .chain([("app.kubernetes.io/name".into(), "web".into())])
+            .collect();
+        let labels = Labels::from(pairs.clone());
+        for (key, value) in &pairs {
+            assert_eq!(labels.get(key), Some(value.as_str()), "{key}");
+        }
+        assert_eq!(labels.get("k13"), None);
+        assert_eq!(labels.get(""), None);
+        let listed: Vec<(&str, &str)> = labels.iter().collect();
+        let expected: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(listed, expected);
+        assert!(Labels::default().is_empty() && Labels::default().get("k00").is_none());
+    }
 }

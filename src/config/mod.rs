@@ -47,6 +47,8 @@ pub use custom_kinds::{PodTemplatePath, PodTemplatePathSpec};
 pub use presets::{presets, PRESET_ENVIRONMENTS};
 pub use schema::schema;
 use selector::Selector;
+
+use crate::resource::Labels;
 pub use selector::SelectorSpec;
 pub use values::{IntOrPercent, KubernetesVersion, DEFAULT_KUBERNETES_VERSION};
 
@@ -458,7 +460,7 @@ pub struct WorkloadMeta<'a> {
     pub kind: &'a str,
     pub name: &'a str,
     pub namespace: Option<&'a str>,
-    pub labels: &'a BTreeMap<String, String>,
+    pub labels: &'a Labels,
 }
 
 impl fmt::Display for WorkloadMeta<'_> {
@@ -1737,7 +1739,7 @@ mod tests {
         kind: &'a str,
         name: &'a str,
         namespace: Option<&'a str>,
-        labels: &'a BTreeMap<String, String>,
+        labels: &'a Labels,
     ) -> WorkloadMeta<'a> {
         WorkloadMeta {
             kind,
@@ -1749,7 +1751,7 @@ mod tests {
 
     /// Settings for Deployment shop/<name> without labels.
     fn settings(policy: &Policy, name: &str) -> Effective {
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         match policy.settings_for(&workload("Deployment", name, Some("shop"), &labels)) {
             Ok(Some(effective)) => effective,
             other => panic!("{name}: expected settings, got {other:?}"),
@@ -2145,7 +2147,7 @@ mod tests {
             panic!("{policy:?}")
         };
         assert_eq!(settings(&policy, "web").autoscaling, prod_autoscaling());
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         let err = policy.settings_for(&workload("Deployment", "chat", Some("shop"), &labels));
         let Err(err) = err else { panic!("{err:?}") };
         assert_eq!(err.path(), "spec.overrides[0].autoscaling");
@@ -2530,7 +2532,10 @@ mod tests {
         };
         assert_eq!(policy.name(), "function-input");
         assert_eq!(policy.environment(), Some("prod"));
-        let labels: BTreeMap<String, String> = [("tier".to_string(), "backend".to_string())].into();
+        let labels = Labels::from(BTreeMap::from([(
+            "tier".to_string(),
+            "backend".to_string(),
+        )]));
         let api = policy.settings_for(&workload("Deployment", "api", Some("shop"), &labels));
         let expected = Effective {
             replicas: None,
@@ -2562,7 +2567,7 @@ mod tests {
         assert_eq!(api, Ok(Some(expected)));
         let other = policy.settings_for(&workload("Deployment", "chat", Some("shop"), &labels));
         assert_eq!(other, Ok(None));
-        let unlabelled = BTreeMap::new();
+        let unlabelled = Labels::default();
         assert_eq!(
             policy.settings_for(&workload("Deployment", "api", Some("shop"), &unlabelled)),
             Ok(None)
@@ -2662,7 +2667,7 @@ mod tests {
         let Ok(policy) = parse(json!({"environment": "dev"})) else {
             panic!()
         };
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         for kind in DEFAULT_KINDS {
             assert!(
                 matches!(
@@ -2685,11 +2690,10 @@ mod tests {
         }, "replicas": 3})) else {
             panic!()
         };
-        let labels: BTreeMap<String, String> = [
+        let labels = Labels::from(BTreeMap::from([
             ("tier".to_string(), "data".to_string()),
             ("extra".to_string(), "x".to_string()),
-        ]
-        .into();
+        ]));
         let selected = |kind, name, namespace, labels| {
             policy
                 .settings_for(&workload(kind, name, namespace, labels))
@@ -2712,14 +2716,14 @@ mod tests {
             Ok(false)
         );
         assert_eq!(
-            selected("StatefulSet", "db", Some("shop"), &BTreeMap::new()),
+            selected("StatefulSet", "db", Some("shop"), &Labels::default()),
             Ok(false)
         );
     }
 
     #[test]
     fn workloads_without_namespace_match_only_the_empty_namespace() {
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         let Ok(policy) = parse(json!({"selector": {"namespaces": ["shop"]}})) else {
             panic!()
         };
@@ -2776,7 +2780,7 @@ mod tests {
         })) else {
             panic!()
         };
-        let labels: BTreeMap<String, String> = [("tier".to_string(), "web".to_string())].into();
+        let labels = Labels::from(BTreeMap::from([("tier".to_string(), "web".to_string())]));
         let replicas = |kind| {
             policy
                 .settings_for(&workload(kind, "a", Some("x"), &labels))
@@ -2963,7 +2967,7 @@ mod tests {
     }
 
     fn selects(policy: &Policy, kind: &str) -> bool {
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         matches!(
             policy.settings_for(&workload(kind, "web", Some("shop"), &labels)),
             Ok(Some(_))
@@ -3056,7 +3060,7 @@ mod tests {
             "overrides": [{"selector": {"kinds": ["Rollout"]}, "replicas": 5}],
         }));
         assert!(selects(&policy, "Rollout") && !selects(&policy, "Batch"));
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         let replicas = |kind| {
             policy
                 .settings_for(&workload(kind, "web", None, &labels))
@@ -3104,8 +3108,8 @@ mod tests {
             panic!()
         };
         assert_eq!(policy.override_count(), 4);
-        let labels = BTreeMap::new();
-        let front: BTreeMap<String, String> = [("tier".to_string(), "front".to_string())].into();
+        let labels = Labels::default();
+        let front = Labels::from(BTreeMap::from([("tier".to_string(), "front".to_string())]));
         assert_eq!(
             policy.matching_overrides(&workload("Deployment", "web", Some("shop"), &labels)),
             vec![0, 1]
@@ -3134,7 +3138,7 @@ mod tests {
         let Ok(policy) = parse_configmap(json!({"environment": "dev"})) else {
             panic!()
         };
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         assert_eq!(policy.override_count(), 0);
         assert!(policy
             .matching_overrides(&workload("Deployment", "web", None, &labels))
@@ -3309,7 +3313,7 @@ mod tests {
             panic!("{policy:?}")
         };
         assert_eq!(settings(&policy, "web").rollout, prod_rollout());
-        let labels = BTreeMap::new();
+        let labels = Labels::default();
         let err = policy.settings_for(&workload("Deployment", "chat", Some("shop"), &labels));
         let Err(err) = err else { panic!("{err:?}") };
         assert_eq!(err.path(), "spec.overrides[0].rollout");

@@ -117,10 +117,9 @@ mod tests {
     use super::super::{Effective, Policy, WorkloadMeta};
     use super::*;
     use serde_json::json;
-    use std::collections::BTreeMap;
 
     fn resolve(config: &Value) -> Effective {
-        let labels = BTreeMap::new();
+        let labels = crate::resource::Labels::default();
         let workload = WorkloadMeta {
             kind: "Deployment",
             name: "web",

@@ -144,7 +144,7 @@ impl Selector {
             && self
                 .match_labels
                 .iter()
-                .all(|(key, value)| workload.labels.get(key) == Some(value))
+                .all(|(key, value)| workload.labels.get(key) == Some(value.as_str()))
     }
 
     /// Rejects an override selector that can never match anything `top` selects: such an

@@ -13,8 +13,6 @@ mod resources;
 mod rollout;
 mod topology_spread;
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::config::{AntiAffinityMode, Capacity, Effective};
@@ -187,7 +185,7 @@ fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) ->
         metadata.push("namespace", Node::string(ns.clone()));
     }
     if !w.labels.is_empty() {
-        metadata.push("labels", string_map(&w.labels));
+        metadata.push("labels", string_map(w.labels.iter()));
     }
     let mut annotations = Map::with_capacity(PATH_ANNOTATIONS.len() + 1);
     if let Some((file, _index)) = w.file.as_deref() {
@@ -268,17 +266,25 @@ fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
         fields.push("matchExpressions", Node::seq(requirements));
     }
     if let Some(labels) = &selector.match_labels {
-        fields.push("matchLabels", string_map(labels));
+        fields.push(
+            "matchLabels",
+            string_map(labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        );
     }
     Node::Map(fields)
 }
 
 /// Labels (or any string map) as a new block mapping, in key order.
-fn string_map(pairs: &BTreeMap<String, String>) -> Node<'static> {
+fn string_map<'p>(pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> Node<'static> {
     Node::Map(Map {
         entries: pairs
-            .iter()
-            .map(|(key, value)| (Scalar::string(key.clone()), Node::string(value.clone())))
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    Scalar::string(key.to_owned()),
+                    Node::string(value.to_owned()),
+                )
+            })
             .collect(),
         ..Map::new()
     })
