@@ -9,6 +9,7 @@ use std::fmt;
 
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle, Tag};
 
+use super::scalar::{escaped_in_double_quotes, single_quote_is_safe};
 use super::{Cow, Map, Node, Scalar, Seq, Style};
 
 /// The largest input read (512 MiB); larger input is refused before parsing.
@@ -306,7 +307,6 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The folded scalar's header token and content lines: the parser's span starts at the content.
 /// True when the writer spells `value` in `style` exactly as `source` does, so the source need
 /// not be kept. Most quoted scalars (`"100m"`, `":9100"`) have no escapes, and keeping each one's
 /// source cost an allocation for a quarter of the scalars of a typical manifest.
@@ -318,17 +318,15 @@ fn written_alike(source: &str, value: &str, style: Style) -> bool {
     if inner != Some(value) {
         return false;
     }
+    // Equal to the text between the quotes, the value has no `''` or escape in its source.
     match style {
-        // The writer's double quotes escape only `"`, `\\` and what is not printable ASCII.
-        Style::DoubleQuoted => value
-            .bytes()
-            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\'),
-        // Single quotes: `'` doubled, and only when the value may be single-quoted at all.
-        Style::SingleQuoted => !value.contains('\'') && super::scalar::single_quote_is_safe(value),
+        Style::DoubleQuoted => !value.bytes().any(escaped_in_double_quotes),
+        Style::SingleQuoted => single_quote_is_safe(value),
         _ => false,
     }
 }
 
+/// The folded scalar's header token and content lines: the parser's span starts at the content.
 fn folded_source<'a>(input: &'a str, span: &Span) -> Option<&'a str> {
     let range = span.byte_range()?;
     let line_start = input.get(..range.start)?.rfind('\n')? + 1;

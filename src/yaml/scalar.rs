@@ -231,10 +231,7 @@ pub(super) fn single_quoted(out: &mut String, s: &str) {
 pub(super) fn double_quoted(out: &mut String, s: &str) {
     out.push('"');
     let mut rest = s;
-    while let Some(at) = rest
-        .bytes()
-        .position(|b| !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\')
-    {
+    while let Some(at) = rest.bytes().position(escaped_in_double_quotes) {
         // `at` is an ASCII byte or the first byte of a character: a character boundary.
         let Some((plain, tail)) = rest.split_at_checked(at) else {
             break;
@@ -249,6 +246,12 @@ pub(super) fn double_quoted(out: &mut String, s: &str) {
     }
     out.push_str(rest);
     out.push('"');
+}
+
+/// True for a byte [`double_quoted`] does not copy as is: `"`, `\\`, and all but printable ASCII
+/// (a non-ASCII character may be copied or escaped, so it counts here).
+pub(super) fn escaped_in_double_quotes(b: u8) -> bool {
+    !(b' '..=b'~').contains(&b) || b == b'"' || b == b'\\'
 }
 
 /// One character inside double quotes: as is when printable, else its escape.
