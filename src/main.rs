@@ -14,7 +14,7 @@ use envpolicy::report::Report;
 use envpolicy::run::{run_with, Outcome};
 use envpolicy::standalone::{self, DiffFormat, Sources};
 use envpolicy::wire::{self, Input, Mode};
-use envpolicy::yaml::{emit_stream, Node, MAX_INPUT_BYTES};
+use envpolicy::yaml::{emit_stream, Doc, Node, MAX_INPUT_BYTES};
 
 /// mimalloc: the pipeline allocates many small nodes; measured 20-25% faster than the system
 /// allocator at 1,000 workloads (bench/README.md).
@@ -216,7 +216,10 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
     clock.lap("read");
     let mode = input.mode;
     if floor {
-        let items = std::mem::take(&mut input.items);
+        let items: Vec<Doc<'_>> = std::mem::take(&mut input.items)
+            .into_iter()
+            .map(Doc::Tree)
+            .collect();
         write_output(input.take_wrapper(), mode, &items, &[])?;
         clock.lap("write");
         std::mem::forget(items);
@@ -250,7 +253,10 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
         Err(e) if mode == Mode::ResourceList => {
             // kpt shows the results of a failed function: the items go back unchanged with the error.
             let mut original = wire::read(&stdin, None)?;
-            let items = std::mem::take(&mut original.items);
+            let items: Vec<Doc<'_>> = std::mem::take(&mut original.items)
+                .into_iter()
+                .map(Doc::Tree)
+                .collect();
             let report = Report::error(format!("{e:#}"));
             eprintln!("envpolicy: {e:#}");
             write_output(original.take_wrapper(), mode, &items, &[report])?;
@@ -319,7 +325,7 @@ fn read_stdin() -> Result<String> {
 fn write_output(
     wrapper: Option<Node<'_>>,
     mode: Mode,
-    items: &[Node<'_>],
+    items: &[Doc<'_>],
     reports: &[Report],
 ) -> Result<()> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());

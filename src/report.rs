@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use crate::policies::Severity;
 use crate::resource::{File, ResourceId};
 use crate::yaml::{
-    emit_fields_continued, emit_fields_seq_item, json_value_text, parse_stream, write_each_with,
-    Field, Node, Scalar,
+    emit_fields_continued, emit_fields_seq_item, json_value_text, parse_stream, with_scratch,
+    write_each_with, Field, Node, Scalar,
 };
 
 /// A changed field and its values, as results write them (see [`ValueText`]).
@@ -241,19 +241,6 @@ pub fn shared_with(write: impl FnOnce(&mut String)) -> Arc<str> {
             text
         })
     })
-}
-
-/// Runs `f` with this thread's empty scratch buffer. The buffer is taken out while `f` runs, so
-/// a nested call gets a fresh one instead of a borrow error.
-fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
-    thread_local! {
-        static SCRATCH: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
-    }
-    let mut scratch = SCRATCH.take();
-    scratch.clear();
-    let result = f(&mut scratch);
-    SCRATCH.set(scratch);
-    result
 }
 
 /// The text of the last `resourceRef` and `file` written, by the `Arc` they were written from.

@@ -13,16 +13,20 @@ use crate::parallel::{map_in_order, Parallelism};
 use crate::policies::{self, Context, Create, Finding, Severity};
 use crate::report::{shared, shared_with, FieldReport, Report};
 use crate::resource::{file_of, File, ResourceId};
-use crate::yaml::Node;
+use crate::yaml::{Doc, Node};
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
 pub fn run<'a>(items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
-    run_with(items, policy, Parallelism::default()).map(|done| (done.items, done.reports))
+    run_with(items, policy, Parallelism::default()).map(|done| {
+        let items = done.items.into_iter().map(Doc::into_tree).collect();
+        (items, done.reports)
+    })
 }
 
 /// A run's output, and what it built to reason with.
 pub struct Outcome<'a> {
-    pub items: Vec<Node<'a>>,
+    /// The items as edited, and the new objects as text.
+    pub items: Vec<Doc<'a>>,
     pub reports: Vec<Report>,
     /// Freeing it field by field takes a few percent of a large run, so a process about to exit
     /// may forget it instead.
@@ -103,7 +107,7 @@ pub fn run_with<'a>(
                     usize::MAX,
                 )?;
             }
-            creates.extend(done.creates);
+            creates.extend(done.made);
             findings.extend(done.findings);
             planned.push((done.workload, settings));
         }
@@ -118,7 +122,7 @@ pub fn run_with<'a>(
         &known,
         parallelism.min_part,
     )?;
-    creates.extend(rest.creates);
+    creates.extend(rest.creates.into_iter().map(Made::from));
     findings.extend(rest.findings);
     findings.extend(policies::unmatched_selectors(
         policy.strict(),
@@ -150,7 +154,7 @@ pub fn run_with<'a>(
         parallelism.min_part,
     ));
     reports.extend(skipped_reports(&inventory, policy));
-    let (items, created) = insert_creates(items, creates, parallelism.min_part);
+    let (items, created) = insert_creates(items, creates);
     reports.extend(created);
     Ok(Outcome {
         items,
@@ -217,7 +221,7 @@ fn reserve_at_first_rate(
     first: &[Result<Planned>],
     workloads: usize,
     reports: &mut Vec<Report>,
-    creates: &mut Vec<Create>,
+    creates: &mut Vec<Made>,
     findings: &mut Vec<Finding>,
 ) {
     const MOST_PER_WORKLOAD: usize = 64;
@@ -227,11 +231,7 @@ fn reserve_at_first_rate(
         workloads.saturating_mul(per_workload)
     };
     let (edited, made, found) = first.iter().flatten().fold((0, 0, 0), |(r, c, f), p| {
-        (
-            r + p.reports.len(),
-            c + p.creates.len(),
-            f + p.findings.len(),
-        )
+        (r + p.reports.len(), c + p.made.len(), f + p.findings.len())
     });
     let _ = reports.try_reserve(room(edited + made + found));
     let _ = creates.try_reserve(room(made));
@@ -247,7 +247,7 @@ struct Planned {
     /// Edits from the first one to another item (an existing HPA or PDB) on, in plan order:
     /// applied after the batch, in input order.
     rest: Vec<(usize, Edit)>,
-    creates: Vec<Create>,
+    made: Vec<Made>,
     findings: Vec<Finding>,
 }
 
@@ -281,7 +281,7 @@ fn plan_batch(
             reports,
             changed,
             rest,
-            creates: plan.creates,
+            made: plan.creates.into_iter().map(Made::from).collect(),
             findings: plan.findings,
         })
     };
@@ -477,17 +477,16 @@ fn finding_reports(
     reports.into_iter().flatten().collect()
 }
 
-/// Inserts new objects right after the item they were made for, in a stable order.
-fn insert_creates<'a>(
-    items: Vec<Node<'a>>,
-    mut creates: Vec<Create>,
-    min_part: usize,
-) -> (Vec<Node<'a>>, Vec<Report>) {
-    if creates.is_empty() {
-        return (items, Vec::new());
-    }
-    creates.sort_by_key(|c| c.after);
-    let placed = map_in_order(creates, min_part, |made| {
+/// A new object as the text it is written as, with its report. Made on the thread that planned
+/// it, so the object's tree is freed while its neighbours are planned (see [`Doc`]).
+struct Made {
+    after: usize,
+    doc: Doc<'static>,
+    report: Report,
+}
+
+impl From<Create> for Made {
+    fn from(made: Create) -> Self {
         let (id, file) = identity(&made.object);
         let report = Report {
             severity: Severity::Info,
@@ -496,16 +495,28 @@ fn insert_creates<'a>(
             field: None,
             file,
         };
-        (made.after, made.object, report)
-    });
-    let mut reports = Vec::with_capacity(placed.len());
-    let mut out = Vec::with_capacity(items.len() + placed.len());
-    let mut placed = placed.into_iter().peekable();
+        Made {
+            after: made.after,
+            doc: Doc::text_of(made.object),
+            report,
+        }
+    }
+}
+
+/// Inserts new objects right after the item they were made for, in a stable order.
+fn insert_creates<'a>(items: Vec<Node<'a>>, mut made: Vec<Made>) -> (Vec<Doc<'a>>, Vec<Report>) {
+    if made.is_empty() {
+        return (items.into_iter().map(Doc::Tree).collect(), Vec::new());
+    }
+    made.sort_by_key(|m| m.after);
+    let mut reports = Vec::with_capacity(made.len());
+    let mut out = Vec::with_capacity(items.len() + made.len());
+    let mut made = made.into_iter().peekable();
     for (i, node) in items.into_iter().enumerate() {
-        out.push(node);
-        while let Some((_, object, report)) = placed.next_if(|(after, _, _)| *after == i) {
-            out.push(object);
-            reports.push(report);
+        out.push(Doc::Tree(node));
+        while let Some(m) = made.next_if(|m| m.after == i) {
+            out.push(m.doc);
+            reports.push(m.report);
         }
     }
     (out, reports)

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use thin_vec::ThinVec;
 
 use crate::report::Report;
-use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Node, Seq};
+use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Doc, Node, Seq};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -93,7 +93,7 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
 pub fn write(
     input_wrapper: Option<Node<'_>>,
     mode: Mode,
-    items: Vec<Node<'_>>,
+    items: Vec<Doc<'_>>,
     reports: &[Report],
 ) -> String {
     let mut out = Vec::new();
@@ -110,7 +110,7 @@ pub fn write_to(
     sink: &mut dyn std::io::Write,
     input_wrapper: Option<Node<'_>>,
     mode: Mode,
-    items: &[Node<'_>],
+    items: &[Doc<'_>],
     reports: &[Report],
 ) -> std::io::Result<()> {
     if mode == Mode::Plugin {

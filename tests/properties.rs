@@ -17,7 +17,8 @@
 //!   result names come out byte for byte; in edited items, removing the reported fields from
 //!   both sides leaves them equal;
 //! - round trip: the output text parses back to exactly the items the function produced;
-//! - the YAML layer alone: `parse(emit(from_json(v))).to_json() == v` for any JSON value.
+//! - the YAML layer alone: `parse(emit(from_json(v))).to_json() == v` for any JSON value, and a
+//!   new object kept as text is written as its tree would be, in both modes.
 
 use std::collections::BTreeSet;
 
@@ -26,7 +27,7 @@ use envpolicy::parallel::Parallelism;
 use envpolicy::report::Report;
 use envpolicy::run::run_with;
 use envpolicy::wire;
-use envpolicy::yaml::{emit_document, parse_stream, Node};
+use envpolicy::yaml::{emit_document, parse_stream, write_seq_items, write_stream, Doc, Node};
 
 mod common;
 use proptest::prelude::*;
@@ -56,7 +57,11 @@ fn pipeline_with(stdin: &str, parallelism: Parallelism) -> Result<Output, String
     let done = run_with(std::mem::take(&mut input.items), &policy, parallelism)
         .map_err(|e| format!("{e:#}"))?;
     let (items, reports) = (done.items, done.reports);
-    let items_json = items.iter().map(Node::to_json).collect();
+    // New objects are kept as text: read back, they are what the output must parse to.
+    let items_json = items
+        .iter()
+        .map(|doc| doc.clone().into_tree().to_json())
+        .collect();
     let mode = input.mode;
     let text = wire::write(input.take_wrapper(), mode, items, &reports);
     Ok(Output {
@@ -1393,6 +1398,24 @@ proptest! {
         prop_assert_eq!(back, v, "{}", text);
     }
 
+    /// New objects are kept as their text as a document, and written under `items:` by indenting
+    /// it: both modes write exactly what the object's tree writes, made or read back.
+    #[test]
+    fn objects_kept_as_text_are_written_as_their_trees(v in any_json(), key in any_string()) {
+        let made = Node::from_json(&json!({"kind": "Thing", "spec": v, key: [v]}));
+        let text = emit_document(&made);
+        let read = parse_stream(&text).expect("parses").remove(0);
+        // Multi-line strings as literal blocks too, as objects copied from the input may hold.
+        let mut literal = made.clone();
+        literal_blocks(&mut literal);
+        for node in [made, read, literal] {
+            let trees = [Doc::Tree(node.clone()), Doc::Tree(node.clone())];
+            let texts = [Doc::text_of(node.clone()), Doc::text_of(node)];
+            prop_assert!(matches!(texts[0], Doc::Text(_)));
+            prop_assert_eq!(written(&texts), written(&trees));
+        }
+    }
+
     /// Re-emitting what was read is stable: emit(parse(emit(x))) == emit(x).
     #[test]
     fn yaml_emit_is_a_fixed_point(v in any_json()) {
@@ -1400,6 +1423,25 @@ proptest! {
         let again = emit_document(&parse_stream(&text).expect("parses")[0]);
         prop_assert_eq!(again, text);
     }
+}
+
+/// Asks for every multi-line string to be written as a literal block (`|`).
+fn literal_blocks(node: &mut Node<'_>) {
+    match node {
+        Node::Scalar(s) if s.value.contains('\n') => s.style = envpolicy::yaml::Style::Literal,
+        Node::Scalar(_) => {}
+        Node::Seq(s) => s.items.iter_mut().for_each(literal_blocks),
+        Node::Map(m) => m.entries.iter_mut().for_each(|(_, v)| literal_blocks(v)),
+    }
+}
+
+/// The documents as written under `items:` and as a stream.
+fn written(docs: &[Doc<'_>]) -> (String, String) {
+    let (mut items, mut stream) = (Vec::new(), Vec::new());
+    write_seq_items(&mut items, docs).expect("writes to memory");
+    write_stream(&mut stream, docs).expect("writes to memory");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8");
+    (text(items), text(stream))
 }
 
 /// The generated identifiers are unique: names repeat only across kinds.

@@ -6,7 +6,8 @@
 #![no_main]
 
 use envpolicy::config::Policy;
-use envpolicy::run::run;
+use envpolicy::parallel::Parallelism;
+use envpolicy::run::run_with;
 use envpolicy::wire;
 use envpolicy::yaml::{parse_stream, Node};
 use libfuzzer_sys::fuzz_target;
@@ -34,11 +35,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(policy) = Policy::from_config(function_config.as_ref()) else {
         return;
     };
-    let Ok((items, reports)) = run(std::mem::take(&mut input.items), &policy) else {
+    // As main.rs runs it, new objects as text.
+    let Ok(done) = run_with(std::mem::take(&mut input.items), &policy, Parallelism::default()) else {
         return;
     };
     let wrapper = input.take_wrapper();
-    let out = wire::write(wrapper, mode, items, &reports);
+    let out = wire::write(wrapper, mode, done.items, &done.reports);
     if let Err(e) = parse_stream(&out) {
         panic!("the output does not parse: {e}\n--- input\n{stdin}\n--- output\n{out}");
     };

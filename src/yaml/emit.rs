@@ -9,7 +9,7 @@ use super::scalar::{
     double_quoted, literal_is_safe, non_string_json, plain_is_safe, single_quote_is_safe,
     single_quoted,
 };
-use super::{Map, Node, Scalar, Seq, Style};
+use super::{Doc, Map, Node, Scalar, Seq, Style};
 
 /// Writes documents as a `---`-separated stream.
 #[must_use]
@@ -34,16 +34,16 @@ pub fn emit_document(doc: &Node<'_>) -> String {
 
 /// Writes documents as a `---`-separated stream to `sink`, one part at a time, so the output
 /// never has to exist as one string (it is larger than the input).
-pub fn write_stream(sink: &mut dyn std::io::Write, docs: &[Node<'_>]) -> std::io::Result<()> {
+pub fn write_stream(sink: &mut dyn std::io::Write, docs: &[Doc<'_>]) -> std::io::Result<()> {
     let Some((first, rest)) = docs.split_first() else {
         return Ok(());
     };
     let mut buf = String::new();
-    emit_into(&mut buf, first);
+    first.write_document(&mut buf);
     sink.write_all(buf.as_bytes())?;
     write_each(sink, rest, |out, doc| {
         out.push_str("---\n");
-        emit_into(out, doc);
+        doc.write_document(out);
     })
 }
 
@@ -100,8 +100,8 @@ pub fn write_each_with<T: Sync, State: Default>(
 }
 
 /// Writes items of a top-level block sequence (`- item`, as under `items:`) to `sink`.
-pub fn write_seq_items(sink: &mut dyn std::io::Write, items: &[Node<'_>]) -> std::io::Result<()> {
-    write_each(sink, items, |out, item| emit_seq_item(out, item))
+pub fn write_seq_items(sink: &mut dyn std::io::Write, items: &[Doc<'_>]) -> std::io::Result<()> {
+    write_each(sink, items, |out, item| item.write_seq_item(out))
 }
 
 /// Writes one top-level mapping entry (`key: value`).
@@ -304,7 +304,22 @@ fn json_scalar(out: &mut String, value: &serde_json::Value) {
     }
 }
 
-fn emit_into(out: &mut String, doc: &Node<'_>) {
+/// Runs `f` with this thread's empty scratch buffer, for text that is written once and then
+/// copied to its exact size (a growing string and its final shrink cost three or four
+/// allocations). The buffer is taken out while `f` runs, so a nested call gets a fresh one
+/// instead of a borrow error.
+pub fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+    }
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    let result = f(&mut scratch);
+    SCRATCH.set(scratch);
+    result
+}
+
+pub(super) fn emit_into(out: &mut String, doc: &Node<'_>) {
     match doc {
         Node::Map(m) if !m.flow && !m.entries.is_empty() => {
             // A tag on a top-level block collection goes on its own line above it.

@@ -6,6 +6,7 @@
 //! Scalars borrow from the input buffer, which keeps the tree small.
 
 mod de;
+mod doc;
 mod emit;
 mod parse;
 mod scalar;
@@ -17,12 +18,13 @@ pub use beef::lean::Cow;
 use thin_vec::ThinVec;
 
 pub use de::{from_node, from_node_strict, DeError};
+pub use doc::Doc;
 #[cfg(test)]
 pub use emit::emit_json_seq_item;
 pub use emit::{
     emit_document, emit_entry, emit_fields_continued, emit_fields_seq_item, emit_seq_item,
-    emit_stream, json_value_text, write_each, write_each_with, write_seq_items, write_stream,
-    Field, VALUE_TEXT_DEPTH,
+    emit_stream, json_value_text, with_scratch, write_each, write_each_with, write_seq_items,
+    write_stream, Field, VALUE_TEXT_DEPTH,
 };
 pub use parse::{parse_stream, ParseError, MAX_INPUT_BYTES};
 pub use scalar::{resolve_plain, Resolved};

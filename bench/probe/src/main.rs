@@ -98,7 +98,9 @@ fn main() {
     }
     let mode = input.mode;
     let (items, reports) = if floor {
-        (std::mem::take(&mut input.items), Vec::new())
+        let items: Vec<envpolicy::yaml::Doc<'_>> =
+            std::mem::take(&mut input.items).into_iter().map(envpolicy::yaml::Doc::Tree).collect();
+        (items, Vec::new())
     } else {
         let config = input.function_config.as_ref().map(Node::to_json);
         let policy = Policy::from_config(config.as_ref()).expect("config");
@@ -120,9 +122,16 @@ fn main() {
             println!("inventory alone: {:.1} MB", size as f64 / 1e6);
             drop(inventory);
         }
-        let r = envpolicy::run::run(std::mem::take(&mut input.items), &policy).expect("run");
+        // As main.rs runs it: new objects stay text (`run` would read them back as trees).
+        let done = envpolicy::run::run_with(
+            std::mem::take(&mut input.items),
+            &policy,
+            envpolicy::parallel::Parallelism::default(),
+        )
+        .expect("run");
+        drop(done.scratch);
         phase("ran (items + reports)", n);
-        r
+        (done.items, done.reports)
     };
     if std::env::var_os("PROBE_BREAKDOWN").is_some() {
         // What the run's result holds: drop the reports, then the items, and see what goes.

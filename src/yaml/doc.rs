@@ -1,0 +1,170 @@
+//! A document of the output: a tree, or the text it is written as.
+
+use super::emit::{emit_into, with_scratch};
+use super::{parse_stream, Node, Scalar};
+
+/// An output document. New objects (HPAs, PDBs) are kept as their text from the moment they are
+/// made: as trees they took three times the memory of their text, 35 MB at 10,000 workloads
+/// (bench/README.md), and only the writer reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Doc<'a> {
+    Tree(Node<'a>),
+    /// The text of a non-empty block mapping without a tag, at column 0, each line ended: the
+    /// only shape whose text as a sequence item is its document text indented (see
+    /// [`Doc::write_seq_item`]).
+    Text(Box<str>),
+}
+
+impl<'a> From<Node<'a>> for Doc<'a> {
+    fn from(node: Node<'a>) -> Self {
+        Doc::Tree(node)
+    }
+}
+
+impl<'a> Doc<'a> {
+    /// `node` as its text when it is a non-empty block mapping without a tag, as every new
+    /// Kubernetes object is; any other node stays a tree.
+    #[must_use]
+    pub fn text_of(node: Node<'a>) -> Doc<'a> {
+        match &node {
+            Node::Map(m) if !m.flow && m.tag.is_none() && !m.entries.is_empty() => {
+                with_scratch(|text| {
+                    emit_into(text, &node);
+                    Doc::Text(Box::from(text.as_str()))
+                })
+            }
+            _ => Doc::Tree(node),
+        }
+    }
+
+    /// The document as a tree; a text is read back. The text is this program's own YAML, so it
+    /// always reads; were it not to, the text itself is the document.
+    #[must_use]
+    pub fn into_tree(self) -> Node<'a> {
+        match self {
+            Doc::Tree(node) => node,
+            Doc::Text(text) => parse_stream(&text)
+                .ok()
+                .and_then(|docs| docs.into_iter().next())
+                .map_or_else(
+                    || Node::Scalar(Scalar::string(text.to_string())),
+                    Node::into_owned,
+                ),
+        }
+    }
+
+    /// Writes the document as one `---`-separated document of a stream.
+    pub(super) fn write_document(&self, out: &mut String) {
+        match self {
+            Doc::Tree(node) => emit_into(out, node),
+            Doc::Text(text) => out.push_str(text),
+        }
+    }
+
+    /// Writes the document as an item of a top-level block sequence (`- item`, as under `items:`).
+    /// A block mapping's entries there sit two columns right of where they sit as a document, and
+    /// the emitter places every line relative to its parent; so the text is the document's, with
+    /// `- ` before the first line and two spaces before each other non-empty one. (Empty lines
+    /// occur only inside literal blocks, which the emitter writes without indent.)
+    pub(super) fn write_seq_item(&self, out: &mut String) {
+        match self {
+            Doc::Tree(node) => super::emit_seq_item(out, node),
+            Doc::Text(text) => {
+                let mut lines = text.split_inclusive('\n');
+                if let Some(first) = lines.next() {
+                    out.push_str("- ");
+                    out.push_str(first);
+                }
+                for line in lines {
+                    if line != "\n" {
+                        out.push_str("  ");
+                    }
+                    out.push_str(line);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{emit_document, emit_seq_item, parse_stream, write_seq_items, write_stream};
+    use super::*;
+
+    /// The output of each writer for `docs`, as the two modes write it.
+    fn written(docs: &[Doc<'_>]) -> (String, String) {
+        let (mut items, mut stream) = (Vec::new(), Vec::new());
+        write_seq_items(&mut items, docs).unwrap_or_else(|e| panic!("{e}"));
+        write_stream(&mut stream, docs).unwrap_or_else(|e| panic!("{e}"));
+        let text = |b: Vec<u8>| String::from_utf8(b).unwrap_or_else(|e| panic!("{e}"));
+        (text(items), text(stream))
+    }
+
+    /// A mapping kept as text is written, as a sequence item and as a document, exactly as its
+    /// tree is: nested and compact sequences, flow collections, literal blocks with empty and
+    /// whitespace-only lines and an indentation indicator, folded blocks re-indented from their
+    /// source, keys too long to be implicit, quoted and multi-line new strings.
+    #[test]
+    fn text_is_written_as_its_tree() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {app: web, 'on': yes}\n\
+             data:\n  script: |\n    line one\n\n      indented\n    \n    last\n  lead: |2\n     two spaces\n\
+             \n  folded: >\n    folded text\n    goes on\n\n    new paragraph\n  quoted: \"tab\\there\"\n\
+             list:\n- - nested\n  - seq\n- {flow: map}\n- key: value\n  other: [1, 2]\n\
+             empty: {}\nnone:\n";
+        let mut docs = parse_stream(yaml).unwrap_or_else(|e| panic!("{e}"));
+        let read = docs.pop().unwrap_or_else(|| panic!("no document"));
+        let mut made = Node::from_json(&serde_json::json!({
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "yes", "annotations": {"a": "multi\nline\n\n text\n", "b": " lead"}},
+            "spec": {"metrics": [{"type": "Resource", "resource": {"name": "cpu"}}], "n": 3},
+            "k".repeat(1100): {"a key too long to be implicit": true},
+        }));
+        if let Some(m) = made.as_map_mut() {
+            m.insert("read", read.clone());
+        }
+        for node in [read, made] {
+            let trees = [Doc::Tree(node.clone()), Doc::Tree(node.clone())];
+            let texts = [Doc::text_of(node.clone()), Doc::text_of(node.clone())];
+            assert!(matches!(texts[0], Doc::Text(_)));
+            assert_eq!(written(&texts), written(&trees));
+            let mut item = String::new();
+            emit_seq_item(&mut item, &node);
+            assert!(written(&trees).0.starts_with(&item));
+            assert_eq!(
+                texts[0].clone().into_tree().to_json(),
+                node.to_json(),
+                "{}",
+                emit_document(&node)
+            );
+        }
+    }
+
+    /// Only a non-empty block mapping without a tag becomes text: other shapes are written
+    /// differently as sequence items than as documents.
+    #[test]
+    fn other_shapes_stay_trees() {
+        for yaml in [
+            "plain\n",
+            "|\n  literal\n",
+            "!tag\nkey: value\n",
+            "{flow: map}\n",
+            "{}\n",
+            "- a\n- b\n",
+        ] {
+            let mut docs = parse_stream(yaml).unwrap_or_else(|e| panic!("{e}"));
+            let node = docs
+                .pop()
+                .unwrap_or_else(|| panic!("no document in {yaml}"));
+            assert!(
+                matches!(Doc::text_of(node), Doc::Tree(_)),
+                "{yaml} became text"
+            );
+        }
+    }
+
+    /// An output document costs no more than a node in the list of items.
+    #[test]
+    fn a_document_is_as_small_as_a_node() {
+        assert_eq!(size_of::<Doc<'_>>(), size_of::<Node<'_>>());
+    }
+}
