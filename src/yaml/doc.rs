@@ -1,6 +1,6 @@
 //! A document of the output: a tree, or the text it is written as.
 
-use super::emit::{emit_into, with_scratch};
+use super::emit::{emit_into, emit_seq_item, with_scratch};
 use super::{parse_stream, Node, Scalar};
 
 /// An output document. New objects (HPAs, PDBs) are kept as their text from the moment they are
@@ -9,9 +9,10 @@ use super::{parse_stream, Node, Scalar};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Doc<'a> {
     Tree(Node<'a>),
-    /// The text of a non-empty block mapping without a tag, at column 0, each line ended: the
-    /// only shape whose text as a sequence item is its document text indented (see
-    /// [`Doc::write_seq_item`]).
+    /// The text of a non-empty block mapping without a tag as an item of a top-level sequence
+    /// (`- key: value` then lines indented two more), each line ended: the only shape whose text
+    /// as a document is that text less the two columns (see [`Doc::write_document`]). This is
+    /// the ResourceList's layout, so kpt's output is a plain copy.
     Text(Box<str>),
 }
 
@@ -29,7 +30,7 @@ impl<'a> Doc<'a> {
         match &node {
             Node::Map(m) if !m.flow && m.tag.is_none() && !m.entries.is_empty() => {
                 with_scratch(|text| {
-                    emit_into(text, &node);
+                    emit_seq_item(text, &node);
                     Doc::Text(Box::from(text.as_str()))
                 })
             }
@@ -43,13 +44,15 @@ impl<'a> Doc<'a> {
     pub fn into_tree(self) -> Node<'a> {
         match self {
             Doc::Tree(node) => node,
-            Doc::Text(text) => parse_stream(&text)
-                .ok()
-                .and_then(|docs| docs.into_iter().next())
-                .map_or_else(
-                    || Node::Scalar(Scalar::string(text.to_string())),
-                    Node::into_owned,
-                ),
+            Doc::Text(text) => {
+                let mut document = String::new();
+                write_document_text(&mut document, &text);
+                let read = parse_stream(&document)
+                    .ok()
+                    .and_then(|docs| docs.into_iter().next())
+                    .map(Node::into_owned);
+                read.unwrap_or_else(|| Node::Scalar(Scalar::string(document)))
+            }
         }
     }
 
@@ -57,38 +60,39 @@ impl<'a> Doc<'a> {
     pub(super) fn write_document(&self, out: &mut String) {
         match self {
             Doc::Tree(node) => emit_into(out, node),
-            Doc::Text(text) => out.push_str(text),
+            Doc::Text(text) => write_document_text(out, text),
         }
     }
 
     /// Writes the document as an item of a top-level block sequence (`- item`, as under `items:`).
-    /// A block mapping's entries there sit two columns right of where they sit as a document, and
-    /// the emitter places every line relative to its parent; so the text is the document's, with
-    /// `- ` before the first line and two spaces before each other non-empty one. (Empty lines
-    /// occur only inside literal blocks, which the emitter writes without indent.)
     pub(super) fn write_seq_item(&self, out: &mut String) {
         match self {
-            Doc::Tree(node) => super::emit_seq_item(out, node),
-            Doc::Text(text) => {
-                let mut lines = text.split_inclusive('\n');
-                if let Some(first) = lines.next() {
-                    out.push_str("- ");
-                    out.push_str(first);
-                }
-                for line in lines {
-                    if line != "\n" {
-                        out.push_str("  ");
-                    }
-                    out.push_str(line);
-                }
-            }
+            Doc::Tree(node) => emit_seq_item(out, node),
+            Doc::Text(text) => out.push_str(text),
         }
     }
 }
 
+/// A block mapping's text as a sequence item, written as a document. Its entries sit two columns
+/// left of where they sit in the sequence, and the emitter places every line relative to its
+/// parent; so it is the same text less `- ` on the first line and two spaces on each other
+/// non-empty one. (Empty lines occur only inside literal blocks, which the emitter writes without
+/// indent.) memchr finds the line ends: this runs for every new object in plugin mode.
+fn write_document_text(out: &mut String, text: &str) {
+    out.reserve(text.len());
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        let line = text.get(start..=end).unwrap_or_default();
+        let indent = if start == 0 { "- " } else { "  " };
+        out.push_str(line.strip_prefix(indent).unwrap_or(line));
+        start = end + 1;
+    }
+    out.push_str(text.get(start..).unwrap_or_default());
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::{emit_document, emit_seq_item, parse_stream, write_seq_items, write_stream};
+    use super::super::{emit_document, parse_stream, write_seq_items, write_stream};
     use super::*;
 
     /// The output of each writer for `docs`, as the two modes write it.
