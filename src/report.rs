@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::policies::Severity;
 use crate::resource::{File, ResourceId};
 use crate::yaml::{
-    emit_fields_continued, emit_fields_seq_item, json_value_text, parse_stream, with_scratch,
+    emit_fields_continued, emit_fields_seq_item, json_value_text, read_own, with_scratch,
     write_each_with, Field, Node, Scalar,
 };
 
@@ -48,13 +48,9 @@ impl ValueText {
     /// YAML, so it always reads; were it not to, the text itself is the value.
     #[must_use]
     pub fn to_node(&self) -> Node<'static> {
-        let read = parse_stream(&format!("value:{}", self.0))
-            .ok()
-            .and_then(|docs| {
-                let doc = docs.into_iter().next()?;
-                Some(doc.as_map()?.get("value")?.clone().into_owned())
-            });
-        read.unwrap_or_else(|| Node::Scalar(Scalar::string(self.0.to_string())))
+        read_own(&format!("value:{}", self.0))
+            .and_then(|mut doc| doc.as_map_mut()?.remove("value"))
+            .unwrap_or_else(|| Node::Scalar(Scalar::string(self.0.to_string())))
     }
 
     #[must_use]

@@ -69,7 +69,7 @@ pub fn run_with<'a>(
     // on one thread.
     let mut reports = Vec::new();
     let mut changed = HashSet::new();
-    let mut creates = Vec::new();
+    let mut made = Vec::new();
     let mut findings = Vec::new();
     let mut planned: Vec<(Workload, Arc<Effective>)> = Vec::with_capacity(selected.len());
     // Each planned workload's identity, by item, for the reports of later passes about it.
@@ -80,13 +80,7 @@ pub fn run_with<'a>(
         let batch: Selection<'_> = selected.by_ref().take(parallelism.batch.max(1)).collect();
         let outcomes = plan_batch(&mut items, &batch, &ctx, parallelism)?;
         if planned.is_empty() {
-            reserve_at_first_rate(
-                &outcomes,
-                workloads,
-                &mut reports,
-                &mut creates,
-                &mut findings,
-            );
+            reserve_at_first_rate(&outcomes, workloads, &mut reports, &mut made, &mut findings);
         }
         for ((_, settings), outcome) in batch.into_iter().zip(outcomes) {
             let done = outcome?;
@@ -107,7 +101,7 @@ pub fn run_with<'a>(
                     usize::MAX,
                 )?;
             }
-            creates.extend(done.made);
+            made.extend(done.made);
             findings.extend(done.findings);
             planned.push((done.workload, settings));
         }
@@ -122,7 +116,7 @@ pub fn run_with<'a>(
         &known,
         parallelism.min_part,
     )?;
-    creates.extend(rest.creates.into_iter().map(Made::from));
+    made.extend(rest.creates.into_iter().map(Made::from));
     findings.extend(rest.findings);
     findings.extend(policies::unmatched_selectors(
         policy.strict(),
@@ -154,7 +148,7 @@ pub fn run_with<'a>(
         parallelism.min_part,
     ));
     reports.extend(skipped_reports(&inventory, policy));
-    let (items, created) = insert_creates(items, creates);
+    let (items, created) = insert_made(items, made);
     reports.extend(created);
     Ok(Outcome {
         items,
@@ -213,7 +207,7 @@ fn select<'i>(inventory: &'i Inventory, policy: &Policy) -> Result<(Selection<'i
     Ok((selected, override_hits))
 }
 
-/// Makes room for all `workloads` at the first batch's rate (creates and findings become
+/// Makes room for all `workloads` at the first batch's rate (new objects and findings become
 /// reports too): growing these lists by doubling copied them and touched twice their memory.
 /// Only a hint: a first batch unlike the rest must not reserve memory the run never needs, so
 /// the room is capped, and a failed reservation leaves the lists to grow as they would.
@@ -221,7 +215,7 @@ fn reserve_at_first_rate(
     first: &[Result<Planned>],
     workloads: usize,
     reports: &mut Vec<Report>,
-    creates: &mut Vec<Made>,
+    made: &mut Vec<Made>,
     findings: &mut Vec<Finding>,
 ) {
     const MOST_PER_WORKLOAD: usize = 64;
@@ -230,11 +224,11 @@ fn reserve_at_first_rate(
         let per_workload = (count.div_ceil(batch) + 1).min(MOST_PER_WORKLOAD);
         workloads.saturating_mul(per_workload)
     };
-    let (edited, made, found) = first.iter().flatten().fold((0, 0, 0), |(r, c, f), p| {
+    let (edited, new, found) = first.iter().flatten().fold((0, 0, 0), |(r, c, f), p| {
         (r + p.reports.len(), c + p.made.len(), f + p.findings.len())
     });
-    let _ = reports.try_reserve(room(edited + made + found));
-    let _ = creates.try_reserve(room(made));
+    let _ = reports.try_reserve(room(edited + new + found));
+    let _ = made.try_reserve(room(new));
     let _ = findings.try_reserve(room(found));
 }
 
@@ -486,25 +480,25 @@ struct Made {
 }
 
 impl From<Create> for Made {
-    fn from(made: Create) -> Self {
-        let (id, file) = identity(&made.object);
+    fn from(create: Create) -> Self {
+        let (id, file) = identity(&create.object);
         let report = Report {
             severity: Severity::Info,
-            message: shared(&made.message),
+            message: shared(&create.message),
             resource: Some(id),
             field: None,
             file,
         };
         Made {
-            after: made.after,
-            doc: Doc::text_of(made.object),
+            after: create.after,
+            doc: Doc::text_of(create.object),
             report,
         }
     }
 }
 
 /// Inserts new objects right after the item they were made for, in a stable order.
-fn insert_creates<'a>(items: Vec<Node<'a>>, mut made: Vec<Made>) -> (Vec<Doc<'a>>, Vec<Report>) {
+fn insert_made<'a>(items: Vec<Node<'a>>, mut made: Vec<Made>) -> (Vec<Doc<'a>>, Vec<Report>) {
     if made.is_empty() {
         return (items.into_iter().map(Doc::Tree).collect(), Vec::new());
     }

@@ -60,7 +60,10 @@ fn pipeline_with(stdin: &str, parallelism: Parallelism) -> Result<Output, String
     // New objects are kept as text: read back, they are what the output must parse to.
     let items_json = items
         .iter()
-        .map(|doc| doc.clone().into_tree().to_json())
+        .map(|doc| match doc {
+            Doc::Tree(node) => node.to_json(),
+            Doc::Text(_) => doc.clone().into_tree().to_json(),
+        })
         .collect();
     let mode = input.mode;
     let text = wire::write(input.take_wrapper(), mode, items, &reports);

@@ -1,7 +1,7 @@
 //! A document of the output: a tree, or the text it is written as.
 
 use super::emit::{emit_into, emit_seq_item, with_scratch};
-use super::{parse_stream, Node, Scalar};
+use super::{read_own, Node, Scalar};
 
 /// An output document. New objects (HPAs, PDBs) are kept as their text from the moment they are
 /// made: as trees they took three times the memory of their text, 35 MB at 10,000 workloads
@@ -14,12 +14,6 @@ pub enum Doc<'a> {
     /// as a document is that text less the two columns (see [`Doc::write_document`]). This is
     /// the ResourceList's layout, so kpt's output is a plain copy.
     Text(Box<str>),
-}
-
-impl<'a> From<Node<'a>> for Doc<'a> {
-    fn from(node: Node<'a>) -> Self {
-        Doc::Tree(node)
-    }
 }
 
 impl<'a> Doc<'a> {
@@ -47,11 +41,7 @@ impl<'a> Doc<'a> {
             Doc::Text(text) => {
                 let mut document = String::new();
                 write_document_text(&mut document, &text);
-                let read = parse_stream(&document)
-                    .ok()
-                    .and_then(|docs| docs.into_iter().next())
-                    .map(Node::into_owned);
-                read.unwrap_or_else(|| Node::Scalar(Scalar::string(document)))
+                read_own(&document).unwrap_or_else(|| Node::Scalar(Scalar::string(document)))
             }
         }
     }

@@ -29,6 +29,17 @@ pub use emit::{
 pub use parse::{parse_stream, ParseError, MAX_INPUT_BYTES};
 pub use scalar::{resolve_plain, Resolved};
 
+/// The first document of YAML this program wrote, detached from the text: what was kept as text
+/// (new objects, the values in results) read back for tables and tests.
+#[must_use]
+pub fn read_own(text: &str) -> Option<Node<'static>> {
+    parse_stream(text)
+        .ok()?
+        .into_iter()
+        .next()
+        .map(Node::into_owned)
+}
+
 /// How a scalar is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
