@@ -455,11 +455,11 @@ fn finding_reports(
         run.into_iter()
             .map(|finding| Report {
                 severity: finding.severity,
-                message: shared(&finding.message),
+                message: finding.message,
                 resource: resource.clone(),
-                field: finding.path.map(|p| {
+                field: finding.path.map(|path| {
                     Box::new(FieldReport {
-                        path: shared_with(|text| p.write_text(text)),
+                        path,
                         current: None,
                         proposed: None,
                     })
