@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::report::ValueText;
-use crate::yaml::{Cow, Map, Node, Scalar, Style};
+use crate::yaml::{push_exact, remove_exact, Cow, Map, Node, Scalar, Style};
 
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,8 +183,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
                 (Node::Map(m), Seg::Key(k)) => {
                     if m.get(k).is_none() {
                         let proposed = ValueText::of(&new);
-                        m.entries.reserve_exact(1);
-                        m.entries.push((Scalar::string(k.clone()), new));
+                        push_exact(&mut m.entries, (Scalar::string(k.clone()), new));
                         return Ok(Some(Applied {
                             current: None,
                             proposed: Some(proposed),
@@ -217,20 +216,18 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
                 return Err(fail("parent is not a mapping"));
             };
             if m.get(k).is_none() {
-                m.entries.reserve_exact(1);
-                m.entries
-                    .push((Scalar::string(k.clone()), Node::seq(std::iter::empty())));
+                let empty = Node::seq(std::iter::empty());
+                push_exact(&mut m.entries, (Scalar::string(k.clone()), empty));
             }
             let Some(Node::Seq(seq)) = m.get_mut(k) else {
                 return Err(fail("not a list"));
             };
             // A list written `[]` in flow style grows as a block list.
             if seq.items.is_empty() {
-                seq.flow = false;
+                seq.form.set_block();
             }
             let proposed = ValueText::of(&value);
-            seq.items.reserve_exact(1);
-            seq.items.push(value);
+            push_exact(&mut seq.items, value);
             Ok(Some(Applied {
                 current: None,
                 proposed: Some(proposed),
@@ -242,9 +239,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             };
             let removed = match (parent, last) {
                 (Node::Map(m), Seg::Key(k)) => m.remove(k),
-                (Node::Seq(s), Seg::Item { index, .. }) if *index < s.items.len() => {
-                    Some(s.items.remove(*index))
-                }
+                (Node::Seq(s), Seg::Item { index, .. }) => remove_exact(&mut s.items, *index),
                 _ => None,
             };
             let Some(removed) = removed else {
@@ -285,7 +280,6 @@ fn descend<'n, 'a>(
                     if !create {
                         return None;
                     }
-                    m.entries.reserve_exact(1);
                     m.insert(k, Node::Map(Map::new()));
                 }
                 m.get_mut(k)?

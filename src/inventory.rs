@@ -952,7 +952,7 @@ mod tests {
             .ok()
             .and_then(|d| d.into_iter().next())
         {
-            Some(Node::Seq(seq)) => seq.items.into_iter().collect::<Vec<_>>(),
+            Some(Node::Seq(seq)) => seq.items.into_vec(),
             other => panic!("not a list: {other:?}"),
         };
         let inventory = Inventory::read(&items, &Wanted::default(), 1).expect("inventory");
@@ -979,7 +979,7 @@ mod tests {
             .ok()
             .and_then(|d| d.into_iter().next())
         {
-            Some(Node::Seq(seq)) => seq.items.into_iter().collect::<Vec<_>>(),
+            Some(Node::Seq(seq)) => seq.items.into_vec(),
             other => panic!("not a list: {other:?}"),
         };
         let wanted = Wanted {

@@ -284,8 +284,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::yaml::Form;
     use crate::yaml::{emit_json_seq_item, parse_stream, Seq};
-    use thin_vec::ThinVec;
 
     fn value(json: serde_json::Value) -> ValueText {
         ValueText::of(&json.into())
@@ -366,9 +366,8 @@ mod tests {
                     .and_then(|docs| docs.into_iter().next())
                     .map(|node| ValueText::of(&node)),
                     proposed: Some(ValueText::of(&Node::seq([Node::Seq(Seq {
-                        items: ThinVec::new(),
-                        flow: true,
-                        tag: None,
+                        items: Box::default(),
+                        form: Form::flow(),
                     })]))),
                 })),
                 file: None,

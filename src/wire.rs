@@ -5,10 +5,9 @@
 //!   reply with a plain stream.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use thin_vec::ThinVec;
 
 use crate::report::Report;
-use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Doc, Node, Seq};
+use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Doc, Form, Node, Seq};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -48,9 +47,8 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
         };
         // Swapped for an empty list, so the output keeps the wrapper's key order.
         let empty = Node::Seq(Seq {
-            items: ThinVec::new(),
-            flow: false,
-            tag: None,
+            items: Box::default(),
+            form: Form::default(),
         });
         let items = match map.get_mut("items").map(|n| std::mem::replace(n, empty)) {
             Some(Node::Seq(seq)) => Vec::from(seq.items),
@@ -126,9 +124,8 @@ pub fn write_to(
         map.insert(
             "items",
             Node::Seq(Seq {
-                items: ThinVec::new(),
-                flow: false,
-                tag: None,
+                items: Box::default(),
+                form: Form::default(),
             }),
         );
     }

@@ -118,7 +118,7 @@ mod tests {
     /// Deployment's config hash by name.
     fn hashes(items: &str) -> Vec<(String, Option<String>)> {
         let items = match parse_stream(items).ok().and_then(|d| d.into_iter().next()) {
-            Some(Node::Seq(seq)) => seq.items.into_iter().collect::<Vec<_>>(),
+            Some(Node::Seq(seq)) => seq.items.into_vec(),
             other => panic!("not a list: {other:?}"),
         };
         let config = json!({

@@ -11,7 +11,7 @@ use super::{
 use crate::config::{DisruptionBudget, Effective, IntOrPercent};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
-use crate::yaml::{Map, Node};
+use crate::yaml::{Fields, Node};
 
 /// Pods a budget field stands for at `floor` (Kubernetes rounds both percentages up).
 fn pods(value: &IntOrPercent, floor: i32) -> i32 {
@@ -125,7 +125,7 @@ pub fn plan(
             }
         }
         None => {
-            let mut spec = Map::with_capacity(3);
+            let mut spec = Fields::with_capacity(3);
             spec.push(field, Node::from_json(&value));
             spec.push("selector", selector_node(w));
             if always_allow {
@@ -135,7 +135,7 @@ pub fn plan(
                 ("apiVersion", Node::string("policy/v1")),
                 ("kind", Node::string("PodDisruptionBudget")),
                 ("metadata", generated_metadata(w, "pdb", ctx.inventory)),
-                ("spec", Node::Map(spec)),
+                ("spec", spec.into_node()),
             ]);
             plan.creates.push(Create {
                 after: w.item,

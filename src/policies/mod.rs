@@ -22,7 +22,7 @@ use crate::edit::{Edit, FieldPath, Message};
 use crate::inventory::{Inventory, Workload};
 use crate::report::{shared, shared_with};
 use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
-use crate::yaml::{Map, Node, Scalar};
+use crate::yaml::{Fields, Map, Node, Scalar};
 
 pub use checks::{input_checks, looks_like_secret, unmatched_selectors};
 pub use config_hash::config_hash_edits;
@@ -187,7 +187,7 @@ fn generated_name(w: &Workload, inventory: &Inventory) -> String {
 /// annotations so kpt writes it beside the workload (`<dir>/<prefix>-<name>.yaml`). Never id
 /// or local-config annotations (see krm-protocol.md).
 fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) -> Node<'static> {
-    let mut metadata = Map::with_capacity(4);
+    let mut metadata = Fields::with_capacity(4);
     metadata.push("name", Node::string(generated_name(w, inventory)));
     if let Some(ns) = &w.id.namespace {
         metadata.push("namespace", Node::string(ns.clone()));
@@ -195,7 +195,7 @@ fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) ->
     if !w.labels.is_empty() {
         metadata.push("labels", string_map(w.labels.iter()));
     }
-    let mut annotations = Map::with_capacity(PATH_ANNOTATIONS.len() + 1);
+    let mut annotations = Fields::with_capacity(PATH_ANNOTATIONS.len() + 1);
     if let Some((file, _index)) = w.file.as_deref() {
         let dir = file.rfind('/').and_then(|i| file.get(..=i)).unwrap_or("");
         let path = format!("{dir}{file_prefix}-{}.yaml", w.id.name);
@@ -206,10 +206,10 @@ fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) ->
     if let Some(package) = &w.package_path {
         annotations.push(PACKAGE_PATH_ANNOTATION, Node::string(package.clone()));
     }
-    if !annotations.entries.is_empty() {
-        metadata.push("annotations", Node::Map(annotations));
+    if !annotations.is_empty() {
+        metadata.push("annotations", annotations.into_node());
     }
-    Node::Map(metadata)
+    metadata.into_node()
 }
 
 /// Runs every per-workload policy, in a fixed order: resources first, so the checks see the
@@ -257,10 +257,10 @@ fn selector_node(w: &Workload) -> Node<'static> {
 /// `matchLabels`; `key`, `operator`, `values`), built directly: through JSON each cost a hash
 /// map per mapping and a second copy.
 fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
-    let mut fields = Map::with_capacity(2);
+    let mut fields = Fields::with_capacity(2);
     if let Some(requirements) = &selector.match_expressions {
         let requirements = requirements.iter().map(|r| {
-            let mut requirement = Map::with_capacity(3);
+            let mut requirement = Fields::with_capacity(3);
             requirement.push("key", Node::string(r.key.clone()));
             requirement.push("operator", Node::string(r.operator.clone()));
             if let Some(values) = &r.values {
@@ -269,7 +269,7 @@ fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
                     Node::seq(values.iter().map(|v| Node::string(v.clone()))),
                 );
             }
-            Node::Map(requirement)
+            requirement.into_node()
         });
         fields.push("matchExpressions", Node::seq(requirements));
     }
@@ -279,7 +279,7 @@ fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
             string_map(labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         );
     }
-    Node::Map(fields)
+    fields.into_node()
 }
 
 /// Labels (or any string map) as a new block mapping, in key order.

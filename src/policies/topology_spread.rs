@@ -10,7 +10,7 @@ use super::{selector_node, Context, Plan};
 use crate::config::TopologySpread;
 use crate::edit::Edit;
 use crate::inventory::Workload;
-use crate::yaml::{Map, Node};
+use crate::yaml::{Fields, Node};
 
 fn is_ours(c: &TopologySpreadConstraint, w: &Workload, key: &str) -> bool {
     c.topology_key == key && c.label_selector.as_ref() == Some(&w.selector)
@@ -29,7 +29,7 @@ pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
     let when = spread.when_unsatisfiable.as_str();
     match existing.iter().position(|c| is_ours(c, w, key)) {
         None => {
-            let mut constraint = Map::with_capacity(5);
+            let mut constraint = Fields::with_capacity(5);
             constraint.push("maxSkew", Node::int(spread.max_skew));
             constraint.push("topologyKey", Node::string(key.to_owned()));
             constraint.push("whenUnsatisfiable", Node::string(when.to_owned()));
@@ -41,7 +41,7 @@ pub fn plan(w: &Workload, spread: &TopologySpread, ctx: &Context<'_>) -> Plan {
                 );
             }
             let message = format!("spread this workload's pods over {key} ({when})");
-            plan.edit(w.item, Edit::append(list, Node::Map(constraint), message));
+            plan.edit(w.item, Edit::append(list, constraint.into_node(), message));
         }
         Some(i) => {
             let ours = list.item(i, None);

@@ -1,7 +1,7 @@
 //! A document of the output: a tree, or the text it is written as.
 
 use super::emit::{emit_into, emit_seq_item, with_scratch};
-use super::{read_own, Node, Scalar};
+use super::{read_own, Form, Node, Scalar};
 
 /// An output document. New objects (HPAs, PDBs) are kept as their text from the moment they are
 /// made: as trees they took three times the memory of their text, 35 MB at 10,000 workloads
@@ -22,7 +22,7 @@ impl<'a> Doc<'a> {
     #[must_use]
     pub fn text_of(node: Node<'a>) -> Doc<'a> {
         match &node {
-            Node::Map(m) if !m.flow && m.tag.is_none() && !m.entries.is_empty() => {
+            Node::Map(m) if m.form == Form::default() && !m.entries.is_empty() => {
                 with_scratch(|text| {
                     emit_seq_item(text, &node);
                     Doc::Text(Box::from(text.as_str()))

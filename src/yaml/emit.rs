@@ -328,16 +328,16 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut String) -> R) -> R {
 
 pub(super) fn emit_into(out: &mut String, doc: &Node<'_>) {
     match doc {
-        Node::Map(m) if !m.flow && !m.entries.is_empty() => {
+        Node::Map(m) if !m.form.is_flow() && !m.entries.is_empty() => {
             // A tag on a top-level block collection goes on its own line above it.
-            if let Some(tag) = &m.tag {
+            if let Some(tag) = m.form.tag() {
                 out.push_str(tag);
                 out.push('\n');
             }
             block_map(out, m, 0, false);
         }
-        Node::Seq(s) if !s.flow && !s.items.is_empty() => {
-            if let Some(tag) = &s.tag {
+        Node::Seq(s) if !s.form.is_flow() && !s.items.is_empty() => {
+            if let Some(tag) = s.form.tag() {
                 out.push_str(tag);
                 out.push('\n');
             }
@@ -372,8 +372,8 @@ fn indent(out: &mut String, n: usize) {
 /// A block collection that goes on the lines below its key or dash.
 fn is_block(node: &Node<'_>) -> bool {
     match node {
-        Node::Map(m) => !m.flow && !m.entries.is_empty(),
-        Node::Seq(s) => !s.flow && !s.items.is_empty(),
+        Node::Map(m) => !m.form.is_flow() && !m.entries.is_empty(),
+        Node::Seq(s) => !s.form.is_flow() && !s.items.is_empty(),
         Node::Scalar(_) => false,
     }
 }
@@ -413,8 +413,8 @@ fn block_seq(out: &mut String, seq: &Seq<'_>, at: usize, first_inline: bool) {
 /// Writes what follows `key:` or `-`, including the line end. `at` is the indicator's column.
 fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_key: bool) {
     let tag = match value {
-        Node::Map(m) => m.tag.as_deref(),
-        Node::Seq(s) => s.tag.as_deref(),
+        Node::Map(m) => m.form.tag().map(|t| &**t),
+        Node::Seq(s) => s.form.tag().map(|t| &**t),
         Node::Scalar(_) => None,
     };
     if is_block(value) {
@@ -487,7 +487,7 @@ fn inline(out: &mut String, node: &Node<'_>, at: usize) {
             flow_scalar(out, s, false);
         }
         Node::Seq(s) => {
-            if let Some(tag) = &s.tag {
+            if let Some(tag) = s.form.tag() {
                 out.push_str(tag);
                 out.push(' ');
             }
@@ -501,7 +501,7 @@ fn inline(out: &mut String, node: &Node<'_>, at: usize) {
             out.push(']');
         }
         Node::Map(m) => {
-            if let Some(tag) = &m.tag {
+            if let Some(tag) = m.form.tag() {
                 out.push_str(tag);
                 out.push(' ');
             }

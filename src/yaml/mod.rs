@@ -15,7 +15,6 @@ mod scalar;
 /// two words (std's is four): scalars and keys are most of the tree, and the tree most of the
 /// memory a run needs.
 pub use beef::lean::Cow;
-use thin_vec::ThinVec;
 
 pub use de::{from_node, from_node_strict, DeError};
 pub use doc::Doc;
@@ -91,20 +90,85 @@ struct ScalarExtra<'a> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Seq<'a> {
-    /// One pointer (length and capacity live in the allocation): an empty or small collection
-    /// costs less in every node, since a node is as large as its largest kind.
-    pub items: ThinVec<Node<'a>>,
-    pub flow: bool,
-    pub tag: Option<Tag>,
+    /// Exactly as many slots as items, with no header in the allocation: a length and capacity
+    /// in front of the items (a thin vector) cost 16 bytes and rounded most collections up to the
+    /// next size class of the allocator, 21 MB of a 10,000-workload tree (bench/README.md).
+    pub items: Box<[Node<'a>]>,
+    pub form: Form,
 }
 
 /// A mapping in source order. Keys are scalars: Kubernetes objects have no other keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map<'a> {
-    /// A thin vector, like [`Seq::items`].
-    pub entries: ThinVec<(Scalar<'a>, Node<'a>)>,
-    pub flow: bool,
-    pub tag: Option<Tag>,
+    /// Exactly sized, like [`Seq::items`].
+    pub entries: Box<[(Scalar<'a>, Node<'a>)]>,
+    pub form: Form,
+}
+
+/// A collection's flow or block form and its tag, in one pointer that an untagged block
+/// collection (nearly every one) leaves empty: with its boxed slice, a collection stays three
+/// words, so a node stays four.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Form(Option<Box<FormExtra>>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct FormExtra {
+    flow: bool,
+    tag: Option<Tag>,
+}
+
+impl Form {
+    /// Block or flow (`[a, b]`, `{a: b}`), with the tag as written.
+    #[must_use]
+    pub fn new(flow: bool, tag: Option<Tag>) -> Self {
+        if flow || tag.is_some() {
+            Form(Some(Box::new(FormExtra { flow, tag })))
+        } else {
+            Form(None)
+        }
+    }
+
+    /// A flow collection without a tag.
+    #[must_use]
+    pub fn flow() -> Self {
+        Form::new(true, None)
+    }
+
+    #[must_use]
+    pub fn is_flow(&self) -> bool {
+        self.0.as_ref().is_some_and(|e| e.flow)
+    }
+
+    #[must_use]
+    pub fn tag(&self) -> Option<&Tag> {
+        self.0.as_ref().and_then(|e| e.tag.as_ref())
+    }
+
+    /// The same tag, written as a block.
+    pub fn set_block(&mut self) {
+        let tag = self.0.take().and_then(|e| e.tag);
+        *self = Form::new(false, tag);
+    }
+}
+
+/// Appends to an exactly sized collection: it grows by one slot. Collections are built whole
+/// (parsed, or collected from their fields); only edits append, a few times per item.
+pub fn push_exact<T>(slots: &mut Box<[T]>, value: T) {
+    let mut grown = std::mem::take(slots).into_vec();
+    grown.reserve_exact(1);
+    grown.push(value);
+    *slots = grown.into_boxed_slice();
+}
+
+/// Removes the slot at `index` from an exactly sized collection, which shrinks by one.
+pub fn remove_exact<T>(slots: &mut Box<[T]>, index: usize) -> Option<T> {
+    if index >= slots.len() {
+        return None;
+    }
+    let mut shrunk = std::mem::take(slots).into_vec();
+    let removed = shrunk.remove(index);
+    *slots = shrunk.into_boxed_slice();
+    Some(removed)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -193,19 +257,17 @@ impl<'a> Map<'a> {
     #[must_use]
     pub fn new() -> Self {
         Map {
-            entries: ThinVec::new(),
-            flow: false,
-            tag: None,
+            entries: Box::default(),
+            form: Form::default(),
         }
     }
 
-    /// An empty block mapping with room for `fields` entries: new objects are built field by
-    /// field, and a grown vector would keep unused room in every one of them.
+    /// A block mapping of these entries.
     #[must_use]
-    pub fn with_capacity(fields: usize) -> Self {
+    pub fn block(entries: impl IntoIterator<Item = (Scalar<'a>, Node<'a>)>) -> Self {
         Map {
-            entries: ThinVec::with_capacity(fields),
-            ..Map::new()
+            entries: entries.into_iter().collect(),
+            form: Form::default(),
         }
     }
 
@@ -228,25 +290,46 @@ impl<'a> Map<'a> {
     pub fn insert(&mut self, key: &str, value: Node<'a>) {
         match self.get_mut(key) {
             Some(slot) => *slot = value,
-            None => self.entries.push((Scalar::string(key.to_owned()), value)),
+            None => push_exact(&mut self.entries, (Scalar::string(key.to_owned()), value)),
         }
-    }
-
-    /// Appends a field without looking for one of the same name: for building new mappings.
-    pub fn push(&mut self, key: &'static str, value: Node<'a>) {
-        self.entries.push((field_name(key), value));
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Node<'a>> {
         let at = self.entries.iter().position(|(k, _)| k.value == key)?;
-        Some(self.entries.remove(at).1)
+        remove_exact(&mut self.entries, at).map(|(_, value)| value)
     }
 
     /// The string value under `key`, if it is a scalar.
     #[must_use]
     pub fn str(&self, key: &str) -> Option<&str> {
         self.get(key).and_then(Node::as_str)
+    }
+}
+
+/// A new block mapping built field by field, some of them optional: collected first, so the
+/// mapping is allocated once, at its size.
+pub struct Fields<'a>(Vec<(Scalar<'a>, Node<'a>)>);
+
+impl<'a> Fields<'a> {
+    #[must_use]
+    pub fn with_capacity(fields: usize) -> Self {
+        Fields(Vec::with_capacity(fields))
+    }
+
+    /// Appends a field without looking for one of the same name.
+    pub fn push(&mut self, key: &'static str, value: Node<'a>) {
+        self.0.push((field_name(key), value));
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    #[must_use]
+    pub fn into_node(self) -> Node<'a> {
+        Node::Map(Map::block(self.0))
     }
 }
 
@@ -332,14 +415,11 @@ impl<'a> Node<'a> {
     /// the policies' time at 1,000 workloads (bench/README.md).
     #[must_use]
     pub fn map(fields: impl IntoIterator<Item = (&'static str, Node<'a>)>) -> Self {
-        Node::Map(Map {
-            entries: fields
+        Node::Map(Map::block(
+            fields
                 .into_iter()
-                .map(|(key, value)| (field_name(key), value))
-                .collect(),
-            flow: false,
-            tag: None,
-        })
+                .map(|(key, value)| (field_name(key), value)),
+        ))
     }
 
     /// A new block sequence of these items.
@@ -347,8 +427,7 @@ impl<'a> Node<'a> {
     pub fn seq(items: impl IntoIterator<Item = Node<'a>>) -> Self {
         Node::Seq(Seq {
             items: items.into_iter().collect(),
-            flow: false,
-            tag: None,
+            form: Form::default(),
         })
     }
 
@@ -435,14 +514,11 @@ impl<'a> Node<'a> {
             Value::Number(n) => Node::Scalar(Scalar::plain(n.to_string())),
             Value::String(s) => Node::Scalar(Scalar::string(interned(s))),
             Value::Array(items) => Node::seq(items.iter().map(Node::from_json)),
-            Value::Object(fields) => Node::Map(Map {
-                entries: fields
+            Value::Object(fields) => Node::Map(Map::block(
+                fields
                     .iter()
-                    .map(|(k, v)| (Scalar::string(interned(k)), Node::from_json(v)))
-                    .collect(),
-                flow: false,
-                tag: None,
-            }),
+                    .map(|(k, v)| (Scalar::string(interned(k)), Node::from_json(v))),
+            )),
         }
     }
 
@@ -475,18 +551,22 @@ impl<'a> Node<'a> {
         match self {
             Node::Scalar(s) => Node::Scalar(s.into_owned()),
             Node::Seq(s) => Node::Seq(Seq {
-                items: s.items.into_iter().map(Node::into_owned).collect(),
-                flow: s.flow,
-                tag: s.tag,
+                items: s
+                    .items
+                    .into_vec()
+                    .into_iter()
+                    .map(Node::into_owned)
+                    .collect(),
+                form: s.form,
             }),
             Node::Map(m) => Node::Map(Map {
                 entries: m
                     .entries
+                    .into_vec()
                     .into_iter()
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect(),
-                flow: m.flow,
-                tag: m.tag,
+                form: m.form,
             }),
         }
     }
@@ -515,6 +595,46 @@ impl<'a> Node<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tree is most of a run's memory: a node is four words, a collection three and a
+    /// mapping entry eight. A field added to a scalar or a collection would grow every one.
+    #[test]
+    fn nodes_stay_small() {
+        let word = size_of::<usize>();
+        assert_eq!(size_of::<Node<'_>>(), 4 * word);
+        assert_eq!(size_of::<Map<'_>>(), 3 * word);
+        assert_eq!(size_of::<Seq<'_>>(), 3 * word);
+        assert_eq!(size_of::<(Scalar<'_>, Node<'_>)>(), 8 * word);
+    }
+
+    /// Exactly sized collections grow and shrink by one slot; an index past the end removes
+    /// nothing.
+    #[test]
+    fn exact_collections_grow_and_shrink_by_one() {
+        let mut slots: Box<[u32]> = Box::default();
+        push_exact(&mut slots, 1);
+        push_exact(&mut slots, 2);
+        push_exact(&mut slots, 3);
+        assert_eq!(&*slots, &[1, 2, 3]);
+        assert_eq!(remove_exact(&mut slots, 1), Some(2));
+        assert_eq!(remove_exact(&mut slots, 2), None);
+        assert_eq!(&*slots, &[1, 3]);
+    }
+
+    /// A flow or tagged collection keeps both through a change to block form; an untagged block
+    /// collection needs no allocation for its form.
+    #[test]
+    fn forms_keep_their_tag() {
+        let mut form = Form::new(true, Some(Tag::new("!list")));
+        assert!(form.is_flow());
+        form.set_block();
+        assert!(!form.is_flow());
+        assert_eq!(form.tag().map(|t| &**t), Some("!list"));
+        let mut flow = Form::flow();
+        flow.set_block();
+        assert_eq!(flow, Form::default());
+        assert!(Form::default().0.is_none());
+    }
 
     /// `json_text` is what config hashes fingerprint: it must stay `to_json().to_string()`
     /// byte for byte, or every stamped hash would change.

@@ -10,7 +10,7 @@ use std::fmt;
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle, Tag};
 
 use super::scalar::{escaped_in_double_quotes, single_quote_is_safe};
-use super::{Cow, Map, Node, Scalar, Seq, Style};
+use super::{Cow, Form, Map, Node, Scalar, Seq, Style};
 
 /// The largest input read (512 MiB); larger input is refused before parsing.
 pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
@@ -95,14 +95,12 @@ pub fn parse_stream(input: &str) -> Result<Vec<Node<'_>>, ParseError> {
 enum Frame<'a> {
     Seq {
         start: usize,
-        flow: bool,
-        tag: Option<super::Tag>,
+        form: Form,
         anchor: usize,
     },
     Map {
         start: usize,
-        flow: bool,
-        tag: Option<super::Tag>,
+        form: Form,
         key: Option<Scalar<'a>>,
         anchor: usize,
         seen: Option<HashSet<String>>,
@@ -150,8 +148,7 @@ impl<'a> Builder<'a> {
                 self.open(span)?;
                 self.stack.push(Frame::Seq {
                     start: self.items.len(),
-                    flow: style == StructureStyle::Flow,
-                    tag: tag_text(tag.as_deref()),
+                    form: Form::new(style == StructureStyle::Flow, tag_text(tag.as_deref())),
                     anchor,
                 });
                 Ok(())
@@ -160,8 +157,7 @@ impl<'a> Builder<'a> {
                 self.open(span)?;
                 self.stack.push(Frame::Map {
                     start: self.entries.len(),
-                    flow: style == StructureStyle::Flow,
-                    tag: tag_text(tag.as_deref()),
+                    form: Form::new(style == StructureStyle::Flow, tag_text(tag.as_deref())),
                     key: None,
                     anchor,
                     seen: None,
@@ -171,22 +167,20 @@ impl<'a> Builder<'a> {
             Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Seq {
                     start,
-                    flow,
-                    tag,
+                    form,
                     anchor,
                 }) => {
                     let items = self.items.drain(start..).collect();
-                    self.complete(Node::Seq(Seq { items, flow, tag }), anchor, span)
+                    self.complete(Node::Seq(Seq { items, form }), anchor, span)
                 }
                 Some(Frame::Map {
                     start,
-                    flow,
-                    tag,
+                    form,
                     anchor,
                     ..
                 }) => {
                     let entries = self.entries.drain(start..).collect();
-                    let map = Map { entries, flow, tag };
+                    let map = Map { entries, form };
                     self.complete(Node::Map(map), anchor, span)
                 }
                 None => Err(error_at(span, "unbalanced collection end")),
