@@ -6,7 +6,7 @@
 #   cargo fuzz run --sanitizer none <target> fuzz/artifacts/<target>/<file>   (from fuzz/)
 # Works on stable Rust: libFuzzer's coverage instrumentation needs no nightly flag, and
 # `--sanitizer none` avoids `-Zsanitizer` (envpolicy's library has no unsafe code; the unsafe in its
-# compact string and vector types, beef and thin-vec, is theirs and widely used).
+# compact string type, beef, is theirs and widely used).
 set -uo pipefail
 seconds="${1:-20}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
