@@ -284,18 +284,12 @@ fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
 
 /// Labels (or any string map) as a new block mapping, in key order.
 fn string_map<'p>(pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> Node<'static> {
-    Node::Map(Map {
-        entries: pairs
-            .into_iter()
-            .map(|(key, value)| {
-                (
-                    Scalar::string(key.to_owned()),
-                    Node::string(value.to_owned()),
-                )
-            })
-            .collect(),
-        ..Map::new()
-    })
+    Node::Map(Map::block(pairs.into_iter().map(|(key, value)| {
+        (
+            Scalar::string(key.to_owned()),
+            Node::string(value.to_owned()),
+        )
+    })))
 }
 
 /// `percent` of `count`, rounded up, as Kubernetes scales surge and budget percentages.
