@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::report::ValueText;
-use crate::yaml::{push_exact, remove_exact, Cow, Map, Node, Scalar, Style};
+use crate::yaml::{push_exact, remove_exact, Cow, Key, Map, Node, Scalar, Style};
 
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,7 +183,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
                 (Node::Map(m), Seg::Key(k)) => {
                     if m.get(k).is_none() {
                         let proposed = ValueText::of(&new);
-                        push_exact(&mut m.entries, (Scalar::string(k.clone()), new));
+                        push_exact(&mut m.entries, (Key::new(k.clone()), new));
                         return Ok(Some(Applied {
                             current: None,
                             proposed: Some(proposed),
@@ -217,7 +217,7 @@ pub fn apply(root: &mut Node<'_>, path: &FieldPath, op: Op) -> Result<Option<App
             };
             if m.get(k).is_none() {
                 let empty = Node::seq(std::iter::empty());
-                push_exact(&mut m.entries, (Scalar::string(k.clone()), empty));
+                push_exact(&mut m.entries, (Key::new(k.clone()), empty));
             }
             let Some(Node::Seq(seq)) = m.get_mut(k) else {
                 return Err(fail("not a list"));

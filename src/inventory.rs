@@ -483,7 +483,7 @@ impl Fact {
                     .and_then(Node::as_map)
                     .into_iter()
                     .flat_map(|m| m.entries.iter())
-                    .filter_map(|(k, v)| Some((k.value.as_ref(), v.as_str()?)));
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
                 let mut level_entries = Vec::new();
                 let mut flagged_keys = Vec::new();
                 for (key, value) in strings {
@@ -864,7 +864,7 @@ fn lenient_labels(node: &Node<'_>) -> Labels {
         .map(|m| {
             m.entries
                 .iter()
-                .filter_map(|(k, v)| Some((k.value.to_string(), v.as_str()?.to_owned())))
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.as_str()?.to_owned())))
                 .collect()
         })
         .unwrap_or_default();

@@ -133,7 +133,7 @@ pub fn write_to(
     let mut buf = String::new();
     for (key, value) in &map.entries {
         buf.clear();
-        if key.value == "items" {
+        if key.as_str() == "items" {
             if items.is_empty() {
                 buf.push_str("items: []\n");
                 sink.write_all(buf.as_bytes())?;

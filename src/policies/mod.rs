@@ -22,7 +22,7 @@ use crate::edit::{Edit, FieldPath, Message};
 use crate::inventory::{Inventory, Workload};
 use crate::report::{shared, shared_with};
 use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
-use crate::yaml::{Fields, Map, Node, Scalar};
+use crate::yaml::{Cow, Fields, Key, Map, Node};
 
 pub use checks::{input_checks, looks_like_secret, unmatched_selectors};
 pub use config_hash::config_hash_edits;
@@ -286,7 +286,7 @@ fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
 fn string_map<'p>(pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> Node<'static> {
     Node::Map(Map::block(pairs.into_iter().map(|(key, value)| {
         (
-            Scalar::string(key.to_owned()),
+            Key::new(Cow::owned(key.to_owned())),
             Node::string(value.to_owned()),
         )
     })))

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
 use super::scalar::{resolve_plain, Resolved};
-use super::{Node, Scalar, Style};
+use super::{Key, Node, Scalar, Style};
 
 /// A typed view failed: `path` says where (`spec.template.spec.containers[0].env`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,7 +203,7 @@ impl<'de> SeqAccess<'de> for SeqDe<'_, '_> {
 }
 
 struct MapDe<'n, 'a> {
-    entries: std::slice::Iter<'n, (Scalar<'a>, Node<'a>)>,
+    entries: std::slice::Iter<'n, (Key<'a>, Node<'a>)>,
     value: Option<&'n Node<'a>>,
     de: NodeDe<'n, 'a>,
 }
@@ -218,7 +218,7 @@ impl<'de> MapAccess<'de> for MapDe<'_, '_> {
         match self.entries.next() {
             Some((k, v)) => {
                 self.value = Some(v);
-                let key: &str = &k.value;
+                let key: &str = k.as_str();
                 seed.deserialize(key.into_deserializer()).map(Some)
             }
             None => Ok(None),

@@ -9,7 +9,7 @@ use super::scalar::{
     double_quoted, literal_is_safe, non_string_json, plain_is_safe, single_quote_is_safe,
     single_quoted,
 };
-use super::{Doc, Map, Node, Scalar, Seq, Style};
+use super::{Doc, Key, Map, Node, Scalar, Seq, Style};
 
 /// Writes documents as a `---`-separated stream.
 #[must_use]
@@ -112,7 +112,7 @@ pub fn write_seq_items(sink: &mut dyn std::io::Write, items: &[Doc<'_>]) -> std:
 }
 
 /// Writes one top-level mapping entry (`key: value`).
-pub fn emit_entry(out: &mut String, key: &Scalar<'_>, value: &Node<'_>) {
+pub fn emit_entry(out: &mut String, key: &Key<'_>, value: &Node<'_>) {
     key_text(out, key);
     out.push(':');
     value_after_indicator(out, value, 0, true);
@@ -270,7 +270,7 @@ fn node_json_after_indicator(out: &mut String, node: &Node<'_>, at: usize, after
                 if i > 0 || after_key {
                     indent(out, at + 2);
                 }
-                flow_scalar(out, &Scalar::string(k.value.as_ref()), false);
+                flow_scalar(out, &Scalar::string(k.as_str()), false);
                 out.push(':');
                 node_json_after_indicator(out, v, at + 2, true);
             }
@@ -465,7 +465,11 @@ fn value_after_indicator(out: &mut String, value: &Node<'_>, at: usize, after_ke
     out.push('\n');
 }
 
-fn key_text(out: &mut String, key: &Scalar<'_>) {
+fn key_text(out: &mut String, key: &Key<'_>) {
+    key.with_scalar(|key| scalar_key_text(out, key));
+}
+
+fn scalar_key_text(out: &mut String, key: &Scalar<'_>) {
     if let Some(tag) = key.tag() {
         out.push_str(tag);
         out.push(' ');
@@ -511,11 +515,13 @@ fn inline(out: &mut String, node: &Node<'_>, at: usize) {
                     out.push_str(", ");
                 }
                 let key_start = out.len();
-                if let Some(tag) = k.tag() {
-                    out.push_str(tag);
-                    out.push(' ');
-                }
-                flow_scalar(out, k, true);
+                k.with_scalar(|k| {
+                    if let Some(tag) = k.tag() {
+                        out.push_str(tag);
+                        out.push(' ');
+                    }
+                    flow_scalar(out, k, true);
+                });
                 if out.len() - key_start > IMPLICIT_KEY_LIMIT {
                     out.insert_str(key_start, "? ");
                     out.push(' ');

@@ -101,8 +101,79 @@ pub struct Seq<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map<'a> {
     /// Exactly sized, like [`Seq::items`].
-    pub entries: Box<[(Scalar<'a>, Node<'a>)]>,
+    pub entries: Box<[(Key<'a>, Node<'a>)]>,
     pub form: Form,
+}
+
+/// A mapping key: plain text borrowed from the input or the program (nearly every key), else a
+/// scalar of its own. Two words against a scalar's four, so a mapping entry is six words, not
+/// eight: 20 MB of a 10,000-workload tree (bench/README.md).
+#[derive(Debug, Clone)]
+pub enum Key<'a> {
+    Plain(&'a str),
+    Scalar(Box<Scalar<'a>>),
+}
+
+impl<'a> Key<'a> {
+    /// A key the program writes (a field name, an annotation): plain when it may be written plain.
+    #[must_use]
+    pub fn new(text: Cow<'a, str>) -> Self {
+        if text.is_borrowed() && scalar::plain_is_safe(&text, false) {
+            Key::Plain(text.unwrap_borrowed())
+        } else {
+            Key::Scalar(Box::new(Scalar::string(text)))
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Key::Plain(text) => text,
+            Key::Scalar(s) => &s.value,
+        }
+    }
+
+    /// The key as a scalar, for the writer.
+    pub fn with_scalar<R>(&self, f: impl FnOnce(&Scalar<'a>) -> R) -> R {
+        match self {
+            Key::Plain(text) => f(&Scalar::plain(*text)),
+            Key::Scalar(s) => f(s),
+        }
+    }
+
+    #[must_use]
+    pub fn into_owned(self) -> Key<'static> {
+        let scalar = match self {
+            Key::Plain(text) => Scalar::plain(text.to_owned()),
+            Key::Scalar(s) => *s,
+        };
+        Key::Scalar(Box::new(scalar.into_owned()))
+    }
+}
+
+/// A scalar read as a key: plain and borrowed ones (nearly all) keep only their text.
+impl<'a> From<Scalar<'a>> for Key<'a> {
+    fn from(s: Scalar<'a>) -> Self {
+        if s.style == Style::Plain && s.extra.is_none() && s.value.is_borrowed() {
+            Key::Plain(s.value.unwrap_borrowed())
+        } else {
+            Key::Scalar(Box::new(s))
+        }
+    }
+}
+
+/// Equal when written alike: a key read back from the program's own text is owned.
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Key<'_>) -> bool {
+        self.with_scalar(|a| {
+            other.with_scalar(|b| {
+                a.value == b.value
+                    && a.style == b.style
+                    && a.tag() == b.tag()
+                    && a.source() == b.source()
+            })
+        })
+    }
 }
 
 /// A collection's flow or block form and its tag, in one pointer that an untagged block
@@ -264,7 +335,7 @@ impl<'a> Map<'a> {
 
     /// A block mapping of these entries.
     #[must_use]
-    pub fn block(entries: impl IntoIterator<Item = (Scalar<'a>, Node<'a>)>) -> Self {
+    pub fn block(entries: impl IntoIterator<Item = (Key<'a>, Node<'a>)>) -> Self {
         Map {
             entries: entries.into_iter().collect(),
             form: Form::default(),
@@ -275,14 +346,14 @@ impl<'a> Map<'a> {
     pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         self.entries
             .iter()
-            .find(|(k, _)| k.value == key)
+            .find(|(k, _)| k.as_str() == key)
             .map(|(_, v)| v)
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Node<'a>> {
         self.entries
             .iter_mut()
-            .find(|(k, _)| k.value == key)
+            .find(|(k, _)| k.as_str() == key)
             .map(|(_, v)| v)
     }
 
@@ -290,13 +361,16 @@ impl<'a> Map<'a> {
     pub fn insert(&mut self, key: &str, value: Node<'a>) {
         match self.get_mut(key) {
             Some(slot) => *slot = value,
-            None => push_exact(&mut self.entries, (Scalar::string(key.to_owned()), value)),
+            None => push_exact(
+                &mut self.entries,
+                (Key::new(Cow::owned(key.to_owned())), value),
+            ),
         }
     }
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Node<'a>> {
-        let at = self.entries.iter().position(|(k, _)| k.value == key)?;
+        let at = self.entries.iter().position(|(k, _)| k.as_str() == key)?;
         remove_exact(&mut self.entries, at).map(|(_, value)| value)
     }
 
@@ -309,7 +383,7 @@ impl<'a> Map<'a> {
 
 /// A new block mapping built field by field, some of them optional: collected first, so the
 /// mapping is allocated once, at its size.
-pub struct Fields<'a>(Vec<(Scalar<'a>, Node<'a>)>);
+pub struct Fields<'a>(Vec<(Key<'a>, Node<'a>)>);
 
 impl<'a> Fields<'a> {
     #[must_use]
@@ -341,9 +415,9 @@ impl Default for Map<'_> {
 
 /// A field name written in the code (`apiVersion`, `minReplicas`): plain, as every such name is
 /// safe to write plain, so the writer need not check it each time.
-fn field_name<'a>(key: &'static str) -> Scalar<'a> {
+fn field_name<'a>(key: &'static str) -> Key<'a> {
     debug_assert!(scalar::plain_is_safe(key, false), "{key}");
-    Scalar::plain(key)
+    Key::Plain(key)
 }
 
 /// Keys and common values of the JSON that still becomes nodes (edit values: anti-affinity
@@ -400,11 +474,9 @@ impl serde::Serialize for AsJson<'_, '_> {
                 None => out.serialize_str(&s.value),
             },
             Node::Seq(seq) => out.collect_seq(seq.items.iter().map(AsJson)),
-            Node::Map(map) => out.collect_map(
-                map.entries
-                    .iter()
-                    .map(|(k, v)| (k.value.as_ref(), AsJson(v))),
-            ),
+            Node::Map(map) => {
+                out.collect_map(map.entries.iter().map(|(k, v)| (k.as_str(), AsJson(v))))
+            }
         }
     }
 }
@@ -517,7 +589,7 @@ impl<'a> Node<'a> {
             Value::Object(fields) => Node::Map(Map::block(
                 fields
                     .iter()
-                    .map(|(k, v)| (Scalar::string(interned(k)), Node::from_json(v))),
+                    .map(|(k, v)| (Key::new(interned(k)), Node::from_json(v))),
             )),
         }
     }
@@ -532,7 +604,7 @@ impl<'a> Node<'a> {
             Node::Map(map) => Value::Object(
                 map.entries
                     .iter()
-                    .map(|(k, v)| (k.value.clone().into_owned(), v.to_json()))
+                    .map(|(k, v)| (k.as_str().to_owned(), v.to_json()))
                     .collect(),
             ),
         }
@@ -585,7 +657,7 @@ impl<'a> Node<'a> {
                 a.entries.len() == b.entries.len()
                     && a.entries
                         .iter()
-                        .all(|(k, v)| b.get(&k.value).is_some_and(|w| v.same_value(w)))
+                        .all(|(k, v)| b.get(k.as_str()).is_some_and(|w| v.same_value(w)))
             }
             _ => false,
         }
@@ -596,15 +668,66 @@ impl<'a> Node<'a> {
 mod tests {
     use super::*;
 
-    /// The tree is most of a run's memory: a node is four words, a collection three and a
-    /// mapping entry eight. A field added to a scalar or a collection would grow every one.
+    /// The tree is most of a run's memory: a node is four words, a collection three, a key two
+    /// and a mapping entry six. A field added to any of them would grow every one.
     #[test]
     fn nodes_stay_small() {
         let word = size_of::<usize>();
         assert_eq!(size_of::<Node<'_>>(), 4 * word);
         assert_eq!(size_of::<Map<'_>>(), 3 * word);
         assert_eq!(size_of::<Seq<'_>>(), 3 * word);
-        assert_eq!(size_of::<(Scalar<'_>, Node<'_>)>(), 8 * word);
+        assert_eq!(size_of::<Key<'_>>(), 2 * word);
+        assert_eq!(size_of::<(Key<'_>, Node<'_>)>(), 6 * word);
+    }
+
+    /// Plain borrowed keys keep only their text; any other key keeps its whole scalar, and a key
+    /// equals another written alike, borrowed or owned.
+    #[test]
+    fn keys_keep_what_the_writer_needs() {
+        let parsed = parse_stream("plain: 1\n'quoted': 2\n\"esc\\taped\": 3\n!!str tagged: 4\n")
+            .ok()
+            .and_then(|docs| docs.into_iter().next());
+        let Some(Node::Map(map)) = parsed else {
+            panic!("not a mapping: {parsed:?}");
+        };
+        let kinds: Vec<(&str, bool)> = map
+            .entries
+            .iter()
+            .map(|(k, _)| (k.as_str(), matches!(k, Key::Plain(_))))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("plain", true),
+                ("quoted", false),
+                ("esc\taped", false),
+                ("tagged", false)
+            ]
+        );
+        let owned: Vec<Key<'static>> = map
+            .entries
+            .iter()
+            .map(|(k, _)| k.clone().into_owned())
+            .collect();
+        assert!(owned.iter().all(|k| matches!(k, Key::Scalar(_))));
+        // Detached keys drop their source text, as detached scalars do; the rest is equal.
+        let alike: Vec<bool> = map
+            .entries
+            .iter()
+            .zip(&owned)
+            .map(|((k, _), o)| k == o)
+            .collect();
+        assert_eq!(alike, [true, true, false, true]);
+        assert_ne!(Key::Plain("a"), Key::from(Scalar::string("a")));
+        assert!(matches!(
+            Key::new(Cow::borrowed("maxSkew")),
+            Key::Plain("maxSkew")
+        ));
+        assert!(matches!(Key::new(Cow::borrowed("yes")), Key::Scalar(_)));
+        assert!(matches!(
+            Key::new(Cow::owned("name".to_owned())),
+            Key::Scalar(_)
+        ));
     }
 
     /// Exactly sized collections grow and shrink by one slot; an index past the end removes
@@ -664,7 +787,7 @@ mod tests {
                 .into_iter()
                 .map(|v| {
                     (
-                        Scalar::string(v.as_str()),
+                        Key::from(Scalar::string(v.as_str())),
                         Node::Scalar(Scalar::plain(v.as_str())),
                     )
                 })

@@ -10,7 +10,7 @@ use std::fmt;
 use granit_parser::{Event, Parser, ScalarStyle, Span, StructureStyle, Tag};
 
 use super::scalar::{escaped_in_double_quotes, single_quote_is_safe};
-use super::{Cow, Form, Map, Node, Scalar, Seq, Style};
+use super::{Cow, Form, Key, Map, Node, Scalar, Seq, Style};
 
 /// The largest input read (512 MiB); larger input is refused before parsing.
 pub const MAX_INPUT_BYTES: usize = 512 * 1024 * 1024;
@@ -113,7 +113,7 @@ struct Builder<'a> {
     /// Children of the open sequences, innermost last.
     items: Vec<Node<'a>>,
     /// Entries of the open mappings, innermost last.
-    entries: Vec<(Scalar<'a>, Node<'a>)>,
+    entries: Vec<(Key<'a>, Node<'a>)>,
     anchors: HashMap<usize, Node<'a>>,
     alias_nodes: usize,
     docs: Vec<Node<'a>>,
@@ -266,7 +266,7 @@ impl<'a> Builder<'a> {
             Some(Frame::Map {
                 start, key, seen, ..
             }) => match key.take() {
-                Some(k) => self.entries.push((k, node)),
+                Some(k) => self.entries.push((Key::from(k), node)),
                 None => {
                     let Node::Scalar(k) = node else {
                         return Err(error_at(
@@ -278,11 +278,11 @@ impl<'a> Builder<'a> {
                         Some(set) => !set.insert(k.value.to_string()),
                         None => {
                             let open = self.entries.get(*start..).unwrap_or_default();
-                            let dup = open.iter().any(|(e, _)| e.value == k.value);
+                            let dup = open.iter().any(|(e, _)| e.as_str() == k.value);
                             if open.len() >= SMALL_MAP {
                                 *seen = Some(
                                     open.iter()
-                                        .map(|(e, _)| e.value.to_string())
+                                        .map(|(e, _)| e.as_str().to_owned())
                                         .chain([k.value.to_string()])
                                         .collect(),
                                 );
