@@ -97,7 +97,7 @@ pub struct Seq<'a> {
     pub form: Form,
 }
 
-/// A mapping in source order. Keys are scalars: Kubernetes objects have no other keys.
+/// A mapping in source order. Keys are scalars ([`Key`]): Kubernetes objects have no other keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map<'a> {
     /// Exactly sized, like [`Seq::items`].
@@ -165,14 +165,7 @@ impl<'a> From<Scalar<'a>> for Key<'a> {
 /// Equal when written alike: a key read back from the program's own text is owned.
 impl PartialEq for Key<'_> {
     fn eq(&self, other: &Key<'_>) -> bool {
-        self.with_scalar(|a| {
-            other.with_scalar(|b| {
-                a.value == b.value
-                    && a.style == b.style
-                    && a.tag() == b.tag()
-                    && a.source() == b.source()
-            })
-        })
+        self.with_scalar(|a| other.with_scalar(|b| a == b))
     }
 }
 
