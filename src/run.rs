@@ -499,9 +499,6 @@ impl From<Create> for Made {
 
 /// Inserts new objects right after the item they were made for, in a stable order.
 fn insert_made<'a>(items: Vec<Node<'a>>, mut made: Vec<Made>) -> (Vec<Doc<'a>>, Vec<Report>) {
-    if made.is_empty() {
-        return (items.into_iter().map(Doc::Tree).collect(), Vec::new());
-    }
     made.sort_by_key(|m| m.after);
     let mut reports = Vec::with_capacity(made.len());
     let mut out = Vec::with_capacity(items.len() + made.len());

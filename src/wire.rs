@@ -7,7 +7,7 @@
 use anyhow::{anyhow, bail, Context as _, Result};
 
 use crate::report::Report;
-use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Doc, Form, Node, Seq};
+use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Doc, Node};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -46,10 +46,7 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
             bail!("the ResourceList is not a mapping")
         };
         // Swapped for an empty list, so the output keeps the wrapper's key order.
-        let empty = Node::Seq(Seq {
-            items: Box::default(),
-            form: Form::default(),
-        });
+        let empty = Node::seq([]);
         let items = match map.get_mut("items").map(|n| std::mem::replace(n, empty)) {
             Some(Node::Seq(seq)) => Vec::from(seq.items),
             Some(Node::Scalar(s)) if s.is_null() => Vec::new(),
@@ -121,13 +118,7 @@ pub fn write_to(
     map.insert("apiVersion", Node::string("config.kubernetes.io/v1"));
     map.insert("kind", Node::string("ResourceList"));
     if map.get("items").is_none() {
-        map.insert(
-            "items",
-            Node::Seq(Seq {
-                items: Box::default(),
-                form: Form::default(),
-            }),
-        );
+        map.insert("items", Node::seq([]));
     }
     map.remove("results");
     let mut buf = String::new();

@@ -56,7 +56,7 @@ pub struct Finding {
     pub item: Option<usize>,
     /// The field's path as the result writes it, shared with equal paths. Written when the finding
     /// is made, on the planning threads: the path's segments (built with room for more) and a
-    /// formatted message waited for the end of the run, 9 MB for the 21,000 findings of 10,000
+    /// formatted message waited for the end of the run, 12 MB for the 21,000 findings of 10,000
     /// workloads (bench/README.md).
     pub path: Option<Arc<str>>,
 }

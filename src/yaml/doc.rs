@@ -17,6 +17,12 @@ pub enum Doc<'a> {
 }
 
 impl<'a> Doc<'a> {
+    /// Items written as read (the floor, a failed run's unchanged input).
+    #[must_use]
+    pub fn trees(nodes: Vec<Node<'a>>) -> Vec<Doc<'a>> {
+        nodes.into_iter().map(Doc::Tree).collect()
+    }
+
     /// `node` as its text when it is a non-empty block mapping without a tag, as every new
     /// Kubernetes object is; any other node stays a tree.
     #[must_use]

@@ -115,7 +115,8 @@ pub enum Key<'a> {
 }
 
 impl<'a> Key<'a> {
-    /// A key the program writes (a field name, an annotation): plain when it may be written plain.
+    /// A key the program writes (a field name, an annotation): only its text when it is borrowed
+    /// and may be written plain, else a boxed new string the writer quotes as needed.
     #[must_use]
     pub fn new(text: Cow<'a, str>) -> Self {
         if text.is_borrowed() && scalar::plain_is_safe(&text, false) {

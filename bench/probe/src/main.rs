@@ -98,8 +98,7 @@ fn main() {
     }
     let mode = input.mode;
     let (items, reports) = if floor {
-        let items: Vec<envpolicy::yaml::Doc<'_>> =
-            std::mem::take(&mut input.items).into_iter().map(envpolicy::yaml::Doc::Tree).collect();
+        let items = envpolicy::yaml::Doc::trees(std::mem::take(&mut input.items));
         (items, Vec::new())
     } else {
         let config = input.function_config.as_ref().map(Node::to_json);
