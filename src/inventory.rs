@@ -16,7 +16,7 @@ use crate::edit::FieldPath;
 use crate::parallel::map_in_order;
 use crate::resource::{
     file_of, file_path_of, group_of, is_local_config, is_skipped, namespace_kind_name, File,
-    Labels, ResourceId,
+    Labels, ResourceId, Selector,
 };
 use crate::yaml::{from_node, Cow, Node};
 
@@ -156,7 +156,7 @@ pub struct WorkloadCore {
     pub labels: Labels,
     pub traits: KindTraits,
     /// `spec.selector`; required (and non-empty) for kinds that scale or spread.
-    pub selector: LabelSelector,
+    pub selector: Selector,
     /// `spec.replicas` as written.
     pub replicas: Option<i32>,
     /// `spec.strategy.type` (Deployment) or `spec.updateStrategy.type`: `Recreate` and
@@ -435,7 +435,7 @@ impl Fact {
                     field("minAvailable").and_then(|n| from_node::<IntOrString>(n).ok());
                 let max_unavailable =
                     field("maxUnavailable").and_then(|n| from_node::<IntOrString>(n).ok());
-                let key = selector.as_ref().and_then(selector_key);
+                let key = selector.clone().and_then(|s| Selector::from(s).key());
                 Fact::Pdb(
                     Pdb {
                         item,
@@ -669,7 +669,8 @@ impl Inventory {
     pub fn pdb_for(&self, w: &Workload) -> Option<&Pdb> {
         // Indexed, not scanned: a second run sees one PDB per workload.
         let ns = w.id.namespace.as_deref();
-        selector_key(&w.selector)
+        w.selector
+            .key()
             .and_then(|json| self.pdb_by_selector.get(&NameRef(ns, &json)))
             .or_else(|| self.pdb_by_name.get(&NameRef(ns, &w.id.name)))
             .and_then(|&i| self.pdbs.get(i))
@@ -740,12 +741,6 @@ impl Equivalent<(Option<String>, String, String)> for KindNameRef<'_> {
     }
 }
 
-/// A selector as a map key: its JSON, which is equal exactly when the selectors are (maps are
-/// sorted, lists keep their order, absent and empty stay apart).
-fn selector_key(selector: &LabelSelector) -> Option<String> {
-    serde_json::to_string(selector).ok()
-}
-
 /// Items must be mappings with a kind; kustomization files (which kpt sends too) are exempt.
 fn check_item(item: usize, node: &Node<'_>) -> Result<(), InputError> {
     let fail = |message: &str| InputError {
@@ -789,21 +784,14 @@ fn workload(
             .unwrap_or_default(),
         None => BTreeMap::new(),
     };
-    let selector: LabelSelector = match node.get_path(&["spec", "selector"]) {
+    let selector: Selector = match node.get_path(&["spec", "selector"]) {
         Some(n) => from_node::<Option<LabelSelector>>(n)
             .map_err(|e| fail("spec.selector", e.to_string()))?
+            .map(Selector::from)
             .unwrap_or_default(),
-        None => LabelSelector::default(),
+        None => Selector::default(),
     };
-    let empty = selector
-        .match_labels
-        .as_ref()
-        .is_none_or(BTreeMap::is_empty)
-        && selector
-            .match_expressions
-            .as_ref()
-            .is_none_or(Vec::is_empty);
-    if empty && (traits.scalable || traits.spreads) {
+    if selector.is_empty() && (traits.scalable || traits.spreads) {
         let what = if node.get_path(&["spec", "selector"]).is_some() {
             "is empty"
         } else {

@@ -21,7 +21,10 @@ fn anti_path(w: &Workload) -> FieldPath {
 /// Ours: selects exactly the workload's pods over the configured topology key.
 fn is_ours(term: &PodAffinityTerm, w: &Workload, key: &str) -> bool {
     term.topology_key == key
-        && term.label_selector.as_ref() == Some(&w.selector)
+        && term
+            .label_selector
+            .as_ref()
+            .is_some_and(|s| w.selector.is(s))
         && term.namespaces.as_ref().is_none_or(Vec::is_empty)
         && term.namespace_selector.is_none()
 }

@@ -15,13 +15,11 @@ mod topology_spread;
 
 use std::sync::Arc;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
-
 use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath, Message};
 use crate::inventory::{Inventory, Workload};
 use crate::report::{shared, shared_with};
-use crate::resource::{PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
+use crate::resource::{Selector, PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 use crate::yaml::{Cow, Fields, Key, Map, Node};
 
 pub use checks::{input_checks, looks_like_secret, unmatched_selectors};
@@ -256,7 +254,7 @@ fn selector_node(w: &Workload) -> Node<'static> {
 /// A label selector as a node, in the order the API writes one (`matchExpressions`, then
 /// `matchLabels`; `key`, `operator`, `values`), built directly: through JSON each cost a hash
 /// map per mapping and a second copy.
-fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
+fn label_selector_node(selector: &Selector) -> Node<'static> {
     let mut fields = Fields::with_capacity(2);
     if let Some(requirements) = &selector.match_expressions {
         let requirements = requirements.iter().map(|r| {
@@ -274,10 +272,7 @@ fn label_selector_node(selector: &LabelSelector) -> Node<'static> {
         fields.push("matchExpressions", Node::seq(requirements));
     }
     if let Some(labels) = &selector.match_labels {
-        fields.push(
-            "matchLabels",
-            string_map(labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        );
+        fields.push("matchLabels", string_map(labels.iter()));
     }
     fields.into_node()
 }
@@ -299,13 +294,14 @@ fn ceil_percent(count: i32, percent: i32) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
     use super::*;
     use crate::yaml::emit_document;
 
     /// Built directly, a selector reads and writes exactly as the API's own serialization of it
-    /// (what envpolicy wrote before it built selectors as nodes).
+    /// (what envpolicy wrote before it built selectors as nodes). Kept compact, it is the same
+    /// selector as the API's type and its key is that type's JSON.
     #[test]
     fn label_selectors_are_written_as_the_api_serializes_them() {
         let requirement = |values: Option<Vec<&str>>| LabelSelectorRequirement {
@@ -336,11 +332,16 @@ mod tests {
                 ]),
             },
         ];
-        for selector in &selectors {
+        for (i, selector) in selectors.iter().enumerate() {
+            let compact = Selector::from(selector.clone());
             let through_json = Node::from_json(&serde_json::to_value(selector).unwrap_or_default());
-            let direct = label_selector_node(selector);
+            let direct = label_selector_node(&compact);
             assert_eq!(direct.to_json(), through_json.to_json());
             assert_eq!(emit_document(&direct), emit_document(&through_json));
+            assert_eq!(compact.key(), serde_json::to_string(selector).ok());
+            for (j, other) in selectors.iter().enumerate() {
+                assert_eq!(compact.is(other), i == j, "{selector:?} against {other:?}");
+            }
         }
     }
 }

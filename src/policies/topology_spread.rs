@@ -13,7 +13,7 @@ use crate::inventory::Workload;
 use crate::yaml::{Fields, Node};
 
 fn is_ours(c: &TopologySpreadConstraint, w: &Workload, key: &str) -> bool {
-    c.topology_key == key && c.label_selector.as_ref() == Some(&w.selector)
+    c.topology_key == key && c.label_selector.as_ref().is_some_and(|s| w.selector.is(s))
 }
 
 #[must_use]
