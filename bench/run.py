@@ -247,8 +247,9 @@ def micro(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
         reps = reps_for(n)
         print(f"micro N={n}: {facts['resourcelist_bytes'] / 1e6:.1f} MB, {facts['items']} items, {reps} reps", file=sys.stderr, flush=True)
         try:
+            output_bytes = None
             if n <= 10000:  # larger inputs: the check would cost one more run of minutes
-                check_outputs(binary, d)
+                output_bytes = check_outputs(binary, d)
             runs = measure(cases, reps, label=f"N={n}", gnu_time=True)
         except TimedOut as e:
             print(f"  N={n}: {e}; size left out", file=sys.stderr, flush=True)
@@ -264,12 +265,18 @@ def micro(binary: Path, sizes: list[int], reps_for, inputs: Path) -> dict:
             rss = runs[name]["peak_rss_kib"] or runs[name]["peak_rss_kib_wait4_median"]
             runs[name]["rss_over_input"] = rss * 1024 / size
         med = lambda k: runs[k]["wall_s"]["median"]  # noqa: E731
+        cpu = lambda k: runs[k]["cpu_s_median"]  # noqa: E731
         section[str(n)] = {
             "input": facts,
+            "output_bytes": output_bytes,
             "reps": reps,
             "runs": runs,
             "ratio": med("envpolicy") / med("floor"),
             "ratio_plugin": med("envpolicy-plugin") / med("floor-plugin"),
+            # CPU seconds (user + sys): the same comparison without the wall clock's share of
+            # other processes on the machine.
+            "cpu_ratio": cpu("envpolicy") / cpu("floor"),
+            "cpu_ratio_plugin": cpu("envpolicy-plugin") / cpu("floor-plugin"),
             "phases": phases(binary, rl, max(1, min(reps, 5))),
         }
     return section
@@ -350,8 +357,9 @@ def page_cost(sizes_mib: list[int], reps: int = 3) -> dict:
     return out
 
 
-def check_outputs(binary: Path, d: Path) -> None:
-    """The floor writes its input back unchanged; envpolicy adds one HPA per workload."""
+def check_outputs(binary: Path, d: Path) -> int:
+    """The floor writes its input back unchanged; envpolicy adds one HPA per workload. Returns the
+    size of envpolicy's output: what it must hold before writing its first byte."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.yaml"
         run_once([str(binary), "--floor"], d / "resourcelist.yaml", stdout=out)
@@ -363,6 +371,7 @@ def check_outputs(binary: Path, d: Path) -> None:
         workloads = text.count("\n  kind: Deployment\n") + text.count("\n  kind: StatefulSet\n")
         if hpas != workloads:
             raise Failed(f"envpolicy wrote {hpas} HPAs for {workloads} workloads ({d})")
+        return out.stat().st_size
 
 
 def tiny(binary: Path, reps: int, inputs: Path) -> dict:
@@ -637,6 +646,18 @@ def markdown(results: dict) -> str:
                     f"| {r['wall_s']['median'] / f['wall_s']['median']:.2f} | {r['mb_per_s']:.0f} | {r['resources_per_s']:,.0f} "
                     f"| {rss / 1024:.0f} | {r['rss_over_input']:.1f}× |"
                 )
+        cpu_rows = [
+            f"{int(n):,}: {s['cpu_ratio']:.2f} (plugin {s['cpu_ratio_plugin']:.2f})"
+            for n, s in m["sizes"].items() if "cpu_ratio" in s
+        ]
+        if cpu_rows:
+            lines += ["", "envpolicy / floor in CPU seconds (user + sys, medians): " + "; ".join(cpu_rows) + "."]
+        out_rows = [
+            f"{int(n):,}: {s['output_bytes'] / 1e6:.1f} MB ({s['output_bytes'] / s['input']['resourcelist_bytes']:.2f}× the input)"
+            for n, s in m["sizes"].items() if s.get("output_bytes")
+        ]
+        if out_rows:
+            lines += ["", "envpolicy's ResourceList output, all of it decided before its first byte is written: " + "; ".join(out_rows) + "."]
         lines += [
             "",
             "envpolicy's own split of a ResourceList run (`--phase-times`, median): the policies' cost against reading plus writing what it outputs",
