@@ -18,7 +18,7 @@ use crate::resource::{
     file_of, file_path_of, group_of, is_local_config, is_skipped, namespace_kind_name, File,
     Labels, ResourceId, Selector,
 };
-use crate::yaml::{from_node, Cow, Node};
+use crate::yaml::{from_node, Cow, Doc, Node};
 
 /// How a kind rolls out new pods: which strategy fields the rollout policy sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,6 +374,42 @@ impl Default for Wanted<'_> {
     }
 }
 
+/// Kinds no policy reads or edits and no HPA can scale (they have no scale subresource):
+/// [`crate::wire::read`] keeps such items as their text instead of trees. Workload kinds declared
+/// in `podTemplatePaths` are read again as trees by [`crate::run::run_with`], so a declaration
+/// that names one of these kinds still works.
+#[must_use]
+pub fn never_read(api_version: &str, kind: &str) -> bool {
+    matches!(
+        (group_of(api_version), kind),
+        (
+            "",
+            "Service"
+                | "Secret"
+                | "ServiceAccount"
+                | "Namespace"
+                | "PersistentVolumeClaim"
+                | "PersistentVolume"
+                | "Endpoints"
+                | "LimitRange"
+                | "ResourceQuota"
+        ) | (
+            "rbac.authorization.k8s.io",
+            "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding"
+        ) | (
+            "networking.k8s.io",
+            "Ingress" | "IngressClass" | "NetworkPolicy"
+        ) | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | (
+                "admissionregistration.k8s.io",
+                "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
+            )
+            | ("storage.k8s.io", "StorageClass")
+            | ("scheduling.k8s.io", "PriorityClass")
+            | ("discovery.k8s.io", "EndpointSlice")
+    )
+}
+
 /// What one item tells the inventory, read on its own so that items are read on all cores;
 /// [`Inventory::read`] then indexes the facts in input order.
 enum Fact {
@@ -561,14 +597,17 @@ impl WorkloadEntry {
 impl Inventory {
     /// Reads the views; fails only on items no client would accept (not a mapping, no kind).
     pub fn read(
-        items: &[Node<'_>],
+        items: &[Doc<'_>],
         wanted: &Wanted<'_>,
         min_part: usize,
     ) -> Result<Inventory, InputError> {
         let facts = map_in_order(
             items.iter().enumerate().collect(),
             min_part,
-            |(item, node)| Fact::of(item, node, wanted),
+            |(item, doc)| match doc.as_tree() {
+                Some(node) => Fact::of(item, node, wanted),
+                None => Ok(Fact::Other),
+            },
         );
         // Sized from the facts: growing the lists and rehashing the maps item by item cost
         // about a third of this sequential pass.
@@ -646,9 +685,13 @@ impl Inventory {
                 .chain(inv.config_maps.iter().map(|c| &c.id))
                 .map(|id| KindNameRef(id.namespace.as_deref(), &id.kind, &id.name));
             // The other items' identities are read in place, not copied.
-            let other = (others.iter().filter_map(|&i| items.get(i))).map(|node| {
-                let (namespace, kind, name) = namespace_kind_name(node);
-                KindNameRef(namespace, kind, name)
+            let other = (others.iter().filter_map(|&i| items.get(i))).filter_map(|doc| {
+                let (namespace, kind, name) = match doc {
+                    Doc::Tree(node) => namespace_kind_name(node),
+                    Doc::Passed(p) => (p.namespace, p.kind, p.name),
+                    Doc::Text(_) => return None,
+                };
+                Some(KindNameRef(namespace, kind, name))
             });
             // Looked up borrowed; only the targets found are copied.
             let present: Vec<_> = kept
@@ -943,15 +986,37 @@ mod tests {
             Some(Node::Seq(seq)) => seq.items.into_vec(),
             other => panic!("not a list: {other:?}"),
         };
-        let inventory = Inventory::read(&items, &Wanted::default(), 1).expect("inventory");
-        assert!(inventory.has_hpa_target(Some("shop"), "Rollout", "web"));
-        assert!(!inventory.has_hpa_target(Some("shop"), "Deployment", "api"));
-        assert!(!inventory.has_hpa_target(None, "Rollout", "web"));
-        assert_eq!(inventory.hpas.len(), 2);
-        assert!(
-            inventory.config_maps.is_empty(),
-            "local config is not indexed"
+        // In block layout, as kpt sends items: read from a ResourceList, the Service is kept as
+        // its text ([`never_read`]) and must still be found.
+        let block: Vec<Node<'_>> = items
+            .iter()
+            .map(|n| Node::from_json(&n.to_json()))
+            .collect();
+        let list = crate::wire::write(
+            None,
+            crate::wire::Mode::ResourceList,
+            Doc::trees(block),
+            &[],
         );
+        let read = crate::wire::read(&list, None).expect("read");
+        let passed: Vec<&str> = (read.items.iter())
+            .filter_map(|d| match d {
+                Doc::Passed(p) => Some(p.kind),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(passed, ["Service"]);
+        for items in [Doc::trees(items), read.items] {
+            let inventory = Inventory::read(&items, &Wanted::default(), 1).expect("inventory");
+            assert!(inventory.has_hpa_target(Some("shop"), "Rollout", "web"));
+            assert!(!inventory.has_hpa_target(Some("shop"), "Deployment", "api"));
+            assert!(!inventory.has_hpa_target(None, "Rollout", "web"));
+            assert_eq!(inventory.hpas.len(), 2);
+            assert!(
+                inventory.config_maps.is_empty(),
+                "local config is not indexed"
+            );
+        }
     }
 
     /// A ConfigMap keeps only the entries a policy asks for: the log level keys with their
@@ -975,7 +1040,7 @@ mod tests {
             flagged_key: |key| key.ends_with("TOKEN") || key.ends_with("PASSWORD"),
             ..Wanted::default()
         };
-        let inventory = Inventory::read(&items, &wanted, 1).expect("inventory");
+        let inventory = Inventory::read(&Doc::trees(items), &wanted, 1).expect("inventory");
         let [cm] = inventory.config_maps.as_slice() else {
             panic!("one ConfigMap: {:?}", inventory.config_maps);
         };

@@ -216,7 +216,7 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
     clock.lap("read");
     let mode = input.mode;
     if floor {
-        let items = Doc::trees(std::mem::take(&mut input.items));
+        let items = std::mem::take(&mut input.items);
         write_output(input.take_wrapper(), mode, &items, &[])?;
         clock.lap("write");
         std::mem::forget(items);
@@ -250,7 +250,7 @@ fn function(config_path: Option<&Path>, floor: bool, phase_times: bool) -> Resul
         Err(e) if mode == Mode::ResourceList => {
             // kpt shows the results of a failed function: the items go back unchanged with the error.
             let mut original = wire::read(&stdin, None)?;
-            let items = Doc::trees(std::mem::take(&mut original.items));
+            let items = std::mem::take(&mut original.items);
             let report = Report::error(format!("{e:#}"));
             eprintln!("envpolicy: {e:#}");
             write_output(original.take_wrapper(), mode, &items, &[report])?;

@@ -17,7 +17,7 @@ use crate::yaml::{Doc, Node};
 
 /// Applies the policy to the items. On error nothing is returned: the caller writes no items.
 pub fn run<'a>(items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, Vec<Report>)> {
-    run_with(items, policy, Parallelism::default()).map(|done| {
+    run_with(Doc::trees(items), policy, Parallelism::default()).map(|done| {
         let items = done.items.into_iter().map(Doc::into_tree).collect();
         (items, done.reports)
     })
@@ -39,12 +39,14 @@ pub struct Scratch {
     _planned: Vec<(Workload, Arc<Effective>)>,
 }
 
-/// [`run`] with the given parallelism; the output does not depend on it.
+/// [`run`] with the given parallelism; the output does not depend on it. `items` are trees but
+/// for those the reader kept as text ([`Doc::Passed`]), which no policy reads or edits.
 pub fn run_with<'a>(
-    mut items: Vec<Node<'a>>,
+    mut items: Vec<Doc<'a>>,
     policy: &Policy,
     parallelism: Parallelism,
 ) -> Result<Outcome<'a>> {
+    read_declared_kinds(&mut items, policy);
     let wanted = Wanted {
         custom: policy.pod_template_paths(),
         config_map_keys: policy.config_map_keys().collect(),
@@ -160,6 +162,23 @@ pub fn run_with<'a>(
     })
 }
 
+/// Items kept as text whose kind `podTemplatePaths` declares a workload are read back as trees:
+/// the reader keeps only kinds no built-in policy reads, before the policy is known.
+fn read_declared_kinds(items: &mut [Doc<'_>], policy: &Policy) {
+    let declared = policy.pod_template_paths();
+    if declared.is_empty() {
+        return;
+    }
+    for doc in items.iter_mut() {
+        if let Doc::Passed(p) = doc {
+            if declared.iter().any(|d| d.matches(p.kind, p.api_version)) {
+                let passed = std::mem::replace(doc, Doc::Tree(Node::seq([])));
+                *doc = Doc::Tree(passed.into_tree());
+            }
+        }
+    }
+}
+
 fn meta(entry: &WorkloadEntry) -> WorkloadMeta<'_> {
     WorkloadMeta {
         kind: &entry.id.kind,
@@ -250,7 +269,7 @@ struct Planned {
 /// is shared among threads, each with its own items; the outcomes come back in input order.
 /// Each pod view is dropped once planned: one typed pod spec per thread is alive at a time.
 fn plan_batch(
-    items: &mut [Node<'_>],
+    items: &mut [Doc<'_>],
     batch: &[(&Workload, Arc<Effective>)],
     ctx: &Context<'_>,
     parallelism: Parallelism,
@@ -286,13 +305,17 @@ fn plan_batch(
     ))
 }
 
-/// The items at the indices in `wanted` (ascending, as workloads are), mutably and apart.
-fn items_at<'n, 'a>(items: &'n mut [Node<'a>], wanted: &[usize]) -> Result<Vec<&'n mut Node<'a>>> {
+/// The items at the indices in `wanted` (ascending, as workloads are), mutably and apart. Each
+/// is a tree: only items no policy edits are kept as text.
+fn items_at<'n, 'a>(items: &'n mut [Doc<'a>], wanted: &[usize]) -> Result<Vec<&'n mut Node<'a>>> {
     let mut next = wanted.iter().copied().peekable();
     let mut nodes = Vec::with_capacity(wanted.len());
     let first = wanted.first().copied().unwrap_or_default();
-    for (i, node) in items.iter_mut().enumerate().skip(first) {
+    for (i, doc) in items.iter_mut().enumerate().skip(first) {
         if next.peek() == Some(&i) {
+            let node = doc
+                .as_tree_mut()
+                .ok_or_else(|| anyhow!("internal: item {i} to edit was kept as text"))?;
             nodes.push(node);
             next.next();
         }
@@ -326,7 +349,7 @@ fn skipped_reports(inventory: &Inventory, policy: &Policy) -> Vec<Report> {
 /// [`apply_item_edits`]. When each item's edits come together and the items ascend (one edit
 /// per workload, one run per ConfigMap), the items are edited apart, on all cores.
 fn apply_edits(
-    items: &mut [Node<'_>],
+    items: &mut [Doc<'_>],
     edits: Vec<(usize, Edit)>,
     reports: &mut Vec<Report>,
     changed: &mut HashSet<usize>,
@@ -341,6 +364,7 @@ fn apply_edits(
         for (item, run) in runs {
             let node = items
                 .get_mut(item)
+                .and_then(Doc::as_tree_mut)
                 .ok_or_else(|| anyhow!("internal: edit for missing item {item}"))?;
             let identity = known_or_read(known, item, node);
             if apply_item_edits(node, run, reports, &identity)? {
@@ -439,10 +463,19 @@ fn known_or_read(known: &[Option<Identity>], item: usize, node: &Node<'_>) -> Id
         .unwrap_or_else(|| identity(node))
 }
 
+/// [`known_or_read`] for an item that may be kept as text, which is read back (no policy makes
+/// findings about such kinds, so this does not happen in a run).
+fn known_or_read_doc(known: &[Option<Identity>], item: usize, doc: &Doc<'_>) -> Identity {
+    match doc.as_tree() {
+        Some(node) => known_or_read(known, item, node),
+        None => known_or_read(known, item, &doc.clone().into_tree()),
+    }
+}
+
 /// Reports for findings, in order. A workload's findings come together, so each run of findings
 /// about one item shares that item's identity, read once.
 fn finding_reports(
-    items: &[Node<'_>],
+    items: &[Doc<'_>],
     findings: Vec<Finding>,
     known: &[Option<Identity>],
     min_part: usize,
@@ -450,7 +483,7 @@ fn finding_reports(
     let runs = consecutive_runs(findings, |f| f.item);
     let reports = map_in_order(runs, min_part, |(item, run)| {
         let (resource, file) = item
-            .and_then(|i| Some(known_or_read(known, i, items.get(i)?)))
+            .and_then(|i| Some(known_or_read_doc(known, i, items.get(i)?)))
             .map_or((None, None), |(id, file)| (Some(id), file));
         run.into_iter()
             .map(|finding| Report {
@@ -498,13 +531,13 @@ impl From<Create> for Made {
 }
 
 /// Inserts new objects right after the item they were made for, in a stable order.
-fn insert_made<'a>(items: Vec<Node<'a>>, mut made: Vec<Made>) -> (Vec<Doc<'a>>, Vec<Report>) {
+fn insert_made<'a>(items: Vec<Doc<'a>>, mut made: Vec<Made>) -> (Vec<Doc<'a>>, Vec<Report>) {
     made.sort_by_key(|m| m.after);
     let mut reports = Vec::with_capacity(made.len());
     let mut out = Vec::with_capacity(items.len() + made.len());
     let mut made = made.into_iter().peekable();
-    for (i, node) in items.into_iter().enumerate() {
-        out.push(Doc::Tree(node));
+    for (i, doc) in items.into_iter().enumerate() {
+        out.push(doc);
         while let Some(m) = made.next_if(|m| m.after == i) {
             out.push(m.doc);
             reports.push(m.report);

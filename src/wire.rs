@@ -6,8 +6,12 @@
 
 use anyhow::{anyhow, bail, Context as _, Result};
 
+use crate::inventory::never_read;
 use crate::report::Report;
-use crate::yaml::{emit_entry, parse_stream, write_seq_items, write_stream, Doc, Node};
+use crate::yaml::{
+    emit_entry, emit_seq_item, parse_stream, parse_stream_with, with_scratch, write_seq_items,
+    write_stream, Doc, Key, ListItem, Node, Passed,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -19,23 +23,69 @@ pub enum Mode {
 #[derive(Debug)]
 pub struct Input<'a> {
     pub mode: Mode,
-    pub items: Vec<Node<'a>>,
+    /// Trees, except the items kept as their text as they were read (see [`pass_through`]).
+    pub items: Vec<Doc<'a>>,
     pub function_config: Option<Node<'a>>,
     /// The input ResourceList minus its items: unknown top-level fields pass through.
     wrapper: Option<Node<'a>>,
 }
 
 fn is_resource_list(doc: &Node<'_>) -> bool {
-    doc.str_at(&["kind"])
-        .is_some_and(|k| k == "ResourceList" || k == "List")
-        && doc
-            .str_at(&["apiVersion"])
-            .is_some_and(|v| v.starts_with("config.kubernetes.io/") || v == "v1")
+    names_resource_list(|key| doc.str_at(&[key]))
+}
+
+/// Whether `apiVersion` and `kind`, as `field` reads them, are a ResourceList's.
+fn names_resource_list<'n>(field: impl Fn(&str) -> Option<&'n str>) -> bool {
+    field("kind").is_some_and(|k| k == "ResourceList" || k == "List")
+        && field("apiVersion").is_some_and(|v| v.starts_with("config.kubernetes.io/") || v == "v1")
+}
+
+/// A ResourceList item of a kind no policy reads or edits ([`never_read`]), kept as its source
+/// text when that is exactly what the writer would write for its tree (kpt's and kustomize's
+/// output always is; a comment or other spacing is not), so the output is the same either way.
+/// Its identity is kept borrowed; an item whose identity is not plain input text stays a tree.
+fn pass_through<'a>(item: &ListItem<'_, 'a>) -> Option<Passed<'a>> {
+    let text = item.source?;
+    // Absent or not a scalar reads as "" (as `namespace_kind_name` reads it); a scalar must be
+    // borrowed from the input.
+    let field = |path: &[&str]| match item.node.get_path(path).and_then(Node::as_scalar) {
+        None => Some(""),
+        Some(scalar) => scalar.borrowed(),
+    };
+    let (api_version, kind) = (field(&["apiVersion"])?, field(&["kind"])?);
+    if !never_read(api_version, kind) {
+        return None;
+    }
+    let name = field(&["metadata", "name"])?;
+    let namespace = Some(field(&["metadata", "namespace"])?).filter(|n| !n.is_empty());
+    let written_alike = with_scratch(|written| {
+        emit_seq_item(written, item.node);
+        written.as_str() == text
+    });
+    written_alike.then_some(Passed {
+        text,
+        api_version,
+        kind,
+        namespace,
+        name,
+    })
 }
 
 /// Parses stdin; `plugin_config` is the text of the legacy plugin's config file, if one was given.
 pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<'a>> {
-    let mut docs = parse_stream(stdin).context("stdin is not valid YAML")?;
+    let mut passed = Vec::new();
+    let mut take = |item: ListItem<'_, 'a>| {
+        let in_list = names_resource_list(|key| {
+            let value = item
+                .list
+                .iter()
+                .find(|(k, _): &&(Key<'_>, _)| k.as_str() == key);
+            value.and_then(|(_, v)| v.as_str())
+        });
+        let kept = in_list.then(|| pass_through(&item)).flatten();
+        kept.map(|p| passed.push((item.index, p))).is_some()
+    };
+    let mut docs = parse_stream_with(stdin, &mut take).context("stdin is not valid YAML")?;
     let lists = docs.iter().filter(|d| is_resource_list(d)).count();
     if lists > 0 && docs.len() > 1 {
         bail!("stdin holds {} YAML documents, {lists} of them ResourceLists; expected exactly one ResourceList", docs.len());
@@ -48,7 +98,15 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
         // Swapped for an empty list, so the output keeps the wrapper's key order.
         let empty = Node::seq([]);
         let items = match map.get_mut("items").map(|n| std::mem::replace(n, empty)) {
-            Some(Node::Seq(seq)) => Vec::from(seq.items),
+            Some(Node::Seq(seq)) => {
+                let mut items = Doc::trees(Vec::from(seq.items));
+                for (index, p) in passed {
+                    if let Some(item) = items.get_mut(index) {
+                        *item = Doc::Passed(Box::new(p));
+                    }
+                }
+                items
+            }
             Some(Node::Scalar(s)) if s.is_null() => Vec::new(),
             Some(_) => bail!("ResourceList items: must be a list of objects"),
             None => bail!("ResourceList has no items field"),
@@ -76,7 +134,7 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
     }
     Ok(Input {
         mode: Mode::Plugin,
-        items: docs,
+        items: Doc::trees(docs),
         function_config: configs.pop(),
         wrapper: None,
     })
@@ -148,5 +206,84 @@ impl<'a> Input<'a> {
     /// Takes the wrapper out for [`write`].
     pub fn take_wrapper(&mut self) -> Option<Node<'a>> {
         self.wrapper.take()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items of kinds no policy reads, in the layout kpt sends, are kept as their text; an item
+    /// the writer would write otherwise (a comment), one whose identity is not plain input text
+    /// (an escape) and every other kind stay trees. Written, they are the same either way.
+    #[test]
+    fn items_no_policy_reads_are_kept_as_text() {
+        let stdin = include_str!("../testdata/kinds-kept-as-text/input.yaml");
+        let mut input = read(stdin, None).unwrap_or_else(|e| panic!("{e:#}"));
+        let kinds = |docs: &[Doc<'_>], passed: bool| -> Vec<String> {
+            (docs.iter())
+                .filter(|d| matches!(d, Doc::Passed(_)) == passed)
+                .map(|d| {
+                    let tree = d.clone().into_tree();
+                    format!(
+                        "{}/{}",
+                        tree.str_at(&["kind"]).unwrap_or_default(),
+                        tree.str_at(&["metadata", "name"]).unwrap_or_default()
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            kinds(&input.items, true),
+            [
+                "Namespace/shop",
+                "Secret/api-credentials",
+                "Service/api",
+                "Ingress/api",
+                "Role/reader",
+                "CustomResourceDefinition/widgets.example.com"
+            ]
+        );
+        assert_eq!(
+            kinds(&input.items, false),
+            ["Deployment/api", "Service/commented", "Service/escapedA"]
+        );
+        let Some(Doc::Passed(service)) = input.items.get(2) else {
+            panic!("the Service is not kept as text: {:?}", input.items.get(2));
+        };
+        assert_eq!(
+            (
+                service.api_version,
+                service.kind,
+                service.namespace,
+                service.name
+            ),
+            ("v1", "Service", Some("shop"), "api")
+        );
+        let trees = Doc::trees(input.items.iter().map(|d| d.clone().into_tree()).collect());
+        let wrapper = input.take_wrapper();
+        let as_text = write(
+            wrapper.clone(),
+            input.mode,
+            std::mem::take(&mut input.items),
+            &[],
+        );
+        assert_eq!(as_text, write(wrapper, input.mode, trees, &[]));
+    }
+
+    /// A stream of documents (kustomize's plugin mode) and an `items` list in a document that is
+    /// not a ResourceList keep every item a tree.
+    #[test]
+    fn only_resource_list_items_are_kept_as_text() {
+        let service = "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: api\n";
+        let list = format!("apiVersion: v1\nkind: ServiceList\nitems:\n{service}");
+        let input =
+            read(&list, Some("kind: EnvironmentPolicy\n")).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(input.mode, Mode::Plugin);
+        assert!(input.items.iter().all(|d| matches!(d, Doc::Tree(_))));
+        let resource_list =
+            format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{service}");
+        let input = read(&resource_list, None).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(matches!(input.items.as_slice(), [Doc::Passed(_)]));
     }
 }

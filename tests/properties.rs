@@ -62,7 +62,7 @@ fn pipeline_with(stdin: &str, parallelism: Parallelism) -> Result<Output, String
         .iter()
         .map(|doc| match doc {
             Doc::Tree(node) => node.to_json(),
-            Doc::Text(_) => doc.clone().into_tree().to_json(),
+            Doc::Text(_) | Doc::Passed(_) => doc.clone().into_tree().to_json(),
         })
         .collect();
     let mode = input.mode;

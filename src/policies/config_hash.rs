@@ -7,7 +7,7 @@ use hashbrown::{HashMap, HashSet};
 use crate::edit::Edit;
 use crate::inventory::{ConfigMap, Inventory, Workload};
 use crate::parallel::map_in_order;
-use crate::yaml::Node;
+use crate::yaml::{Doc, Node};
 
 /// The pod-template annotation that carries the hash.
 pub const CONFIG_HASH_ANNOTATION: &str = "envpolicy.dev/config-hash";
@@ -29,7 +29,7 @@ fn fnv1a(bytes: impl Iterator<Item = u8>) -> u64 {
 /// every workload reads (a shared dashboard or platform config) cost workloads × its size.
 #[must_use]
 pub fn config_hash_edits(
-    items: &[Node<'_>],
+    items: &[Doc<'_>],
     changed: &HashSet<usize>,
     workloads: Vec<&Workload>,
     inventory: &Inventory,
@@ -98,9 +98,10 @@ fn read_if_changed<'i>(
 }
 
 /// A ConfigMap's `data` as applied, digested.
-fn content_digest(items: &[Node<'_>], cm: &ConfigMap) -> u64 {
+fn content_digest(items: &[Doc<'_>], cm: &ConfigMap) -> u64 {
     let data = items
         .get(cm.item)
+        .and_then(Doc::as_tree)
         .and_then(|n| n.get("data"))
         .map_or_else(|| "null".to_owned(), Node::json_text);
     fnv1a(data.bytes())

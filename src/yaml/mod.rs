@@ -17,7 +17,7 @@ mod scalar;
 pub use beef::lean::Cow;
 
 pub use de::{from_node, from_node_strict, DeError};
-pub use doc::Doc;
+pub use doc::{Doc, Passed};
 #[cfg(test)]
 pub use emit::emit_json_seq_item;
 pub use emit::{
@@ -25,7 +25,7 @@ pub use emit::{
     emit_stream, json_value_text, with_scratch, write_each, write_each_with, write_seq_items,
     write_stream, Field, VALUE_TEXT_DEPTH,
 };
-pub use parse::{parse_stream, ParseError, MAX_INPUT_BYTES};
+pub use parse::{parse_stream, parse_stream_with, ListItem, ParseError, MAX_INPUT_BYTES};
 pub use scalar::{resolve_plain, Resolved};
 
 /// The first document of YAML this program wrote, detached from the text: what was kept as text
@@ -244,6 +244,14 @@ pub enum Node<'a> {
 }
 
 impl<'a> Scalar<'a> {
+    /// The value as borrowed from the input, when it is (no escapes, no folding).
+    #[must_use]
+    pub fn borrowed(&self) -> Option<&'a str> {
+        self.value
+            .is_borrowed()
+            .then(|| self.value.clone().unwrap_borrowed())
+    }
+
     /// A new string scalar, quoted on output only if a reader would take it for another type.
     #[must_use]
     pub fn string(value: impl Into<Cow<'a, str>>) -> Self {

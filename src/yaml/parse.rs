@@ -58,6 +58,30 @@ fn error_at(span: &Span, message: impl Into<String>) -> ParseError {
 
 /// Parses every document of a YAML stream. Empty documents are left out.
 pub fn parse_stream(input: &str) -> Result<Vec<Node<'_>>, ParseError> {
+    parse_stream_with(input, &mut |_: ListItem<'_, '_>| false)
+}
+
+/// An item of a `items` sequence directly under a document's top-level mapping, just read: see
+/// [`parse_stream_with`].
+pub struct ListItem<'l, 'a> {
+    /// The top-level mapping's entries before `items` (a ResourceList's `apiVersion`, `kind`).
+    pub list: &'l [(Key<'a>, Node<'a>)],
+    /// The item's place in the sequence.
+    pub index: usize,
+    pub node: &'l Node<'a>,
+    /// The item's text from its `- ` to the start of the line after it, when its `- ` opens a
+    /// line and it is a block mapping.
+    pub source: Option<&'a str>,
+}
+
+/// [`parse_stream`], telling `take` each mapping item of a top-level mapping's `items` as soon
+/// as it is read. When `take` returns true it has kept what it needs of the item (its text),
+/// and an empty sequence stands in the item's place: its tree is freed while the next items
+/// are read, so the reading thread reuses its memory at once (bench/README.md).
+pub fn parse_stream_with<'a>(
+    input: &'a str,
+    take: &mut dyn FnMut(ListItem<'_, 'a>) -> bool,
+) -> Result<Vec<Node<'a>>, ParseError> {
     if input.len() > MAX_INPUT_BYTES {
         return Err(ParseError {
             message: format!(
@@ -77,6 +101,7 @@ pub fn parse_stream(input: &str) -> Result<Vec<Node<'_>>, ParseError> {
         anchors: HashMap::new(),
         alias_nodes: 0,
         docs: Vec::new(),
+        take,
     };
     for event in Parser::new_from_str(input) {
         let (event, span) = event.map_err(|e| ParseError {
@@ -104,10 +129,12 @@ enum Frame<'a> {
         key: Option<Scalar<'a>>,
         anchor: usize,
         seen: Option<HashSet<String>>,
+        /// Where its first key starts in the input.
+        offset: Option<usize>,
     },
 }
 
-struct Builder<'a> {
+struct Builder<'a, 't> {
     input: &'a str,
     stack: Vec<Frame<'a>>,
     /// Children of the open sequences, innermost last.
@@ -117,9 +144,10 @@ struct Builder<'a> {
     anchors: HashMap<usize, Node<'a>>,
     alias_nodes: usize,
     docs: Vec<Node<'a>>,
+    take: &'t mut dyn FnMut(ListItem<'_, 'a>) -> bool,
 }
 
-impl<'a> Builder<'a> {
+impl<'a> Builder<'a, '_> {
     fn event(&mut self, event: Event<'a>, span: &Span) -> Result<(), ParseError> {
         match event {
             Event::Scalar(value, style, anchor, tag) => {
@@ -161,6 +189,7 @@ impl<'a> Builder<'a> {
                     key: None,
                     anchor,
                     seen: None,
+                    offset: span.byte_range().map(|r| r.start),
                 });
                 Ok(())
             }
@@ -177,11 +206,15 @@ impl<'a> Builder<'a> {
                     start,
                     form,
                     anchor,
+                    offset,
                     ..
                 }) => {
                     let entries = self.entries.drain(start..).collect();
-                    let map = Map { entries, form };
-                    self.complete(Node::Map(map), anchor, span)
+                    let map = Node::Map(Map { entries, form });
+                    if self.offer_list_item(&map, offset, span) {
+                        return self.complete(Node::seq([]), anchor, span);
+                    }
+                    self.complete(map, anchor, span)
                 }
                 None => Err(error_at(span, "unbalanced collection end")),
             },
@@ -209,6 +242,38 @@ impl<'a> Builder<'a> {
             }
             _ => Ok(()),
         }
+    }
+
+    /// Offers `map` to `take` when it is an item of a top-level mapping's `items`; true when taken.
+    fn offer_list_item(&mut self, map: &Node<'a>, offset: Option<usize>, end: &Span) -> bool {
+        let [Frame::Map {
+            start: list_start,
+            key: Some(key),
+            ..
+        }, Frame::Seq {
+            start: items_start, ..
+        }] = self.stack.as_slice()
+        else {
+            return false;
+        };
+        if key.value != "items" {
+            return false;
+        }
+        // `- ` at the start of a line, up to the start of the line that follows (the next item's
+        // `- `). A flow mapping ends at its `}` and so is left without text.
+        let source = offset.zip(end.byte_range()).and_then(|(at, end)| {
+            let dash = at.checked_sub(2)?;
+            let opens_line = dash == 0 || self.input.get(..dash)?.ends_with('\n');
+            let text = self.input.get(dash..end.start)?;
+            (opens_line && text.starts_with("- ") && text.ends_with('\n')).then_some(text)
+        });
+        let item = ListItem {
+            list: self.entries.get(*list_start..).unwrap_or_default(),
+            index: self.items.len().saturating_sub(*items_start),
+            node: map,
+            source,
+        };
+        (self.take)(item)
     }
 
     /// Checks that a collection may start here: not as a mapping key, not too deep.
@@ -490,6 +555,45 @@ mod tests {
     fn malformed_input_names_the_line() {
         let err = parse_stream("a: 1\nb: [unclosed\n").unwrap_err();
         assert!(err.line >= 2, "{err}");
+    }
+
+    /// Each mapping item of a top-level mapping's `items` is offered as soon as it is read, with
+    /// its place, the entries before `items` and its text from its `- ` to what follows; a taken
+    /// item leaves an empty sequence in its place. Nested `items` and other items are not
+    /// offered, and an item whose `- ` does not open a line, or that is a flow mapping, comes
+    /// without text.
+    #[test]
+    fn list_items_are_offered_as_read() {
+        let input = "kind: ResourceList\nitems:\n- kind: A\n  n: 1\n- scalar\n- kind: B\n  items:\n  - kind: nested\n\
+                     - {kind: C}\nfunctionConfig:\n  items:\n  - kind: D\n---\nitems:\n  - kind: E\n";
+        let mut seen = Vec::new();
+        let docs = parse_stream_with(input, &mut |item| {
+            let kind = item.node.str_at(&["kind"]).unwrap_or_default().to_owned();
+            let list: Vec<&str> = item.list.iter().map(|(k, _)| k.as_str()).collect();
+            seen.push((item.index, kind, item.source, list.join(",")));
+            item.index == 0
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let list = "kind".to_owned();
+        assert_eq!(
+            seen,
+            [
+                (0, "A".to_owned(), Some("- kind: A\n  n: 1\n"), list.clone()),
+                (
+                    2,
+                    "B".to_owned(),
+                    Some("- kind: B\n  items:\n  - kind: nested\n"),
+                    list.clone()
+                ),
+                (3, "C".to_owned(), None, list),
+                (0, "E".to_owned(), None, String::new()),
+            ]
+        );
+        let items = docs.first().and_then(|d| d.get("items")).map(Node::to_json);
+        let expected = serde_json::json!([[], "scalar", {"kind": "B", "items": [{"kind": "nested"}]}, {"kind": "C"}]);
+        assert_eq!(items, Some(expected));
+        let e = docs.get(1).and_then(|d| d.get("items")).map(Node::to_json);
+        assert_eq!(e, Some(serde_json::json!([[]])));
     }
 
     #[test]

@@ -93,12 +93,12 @@ fn main() {
             }
         }
         let mut c = [0usize; 5];
-        for i in &input.items { walk(i, &mut c); }
+        for i in input.items.iter().filter_map(envpolicy::yaml::Doc::as_tree) { walk(i, &mut c); }
         println!("scalars {} seqs {} maps {} slots {} owned scalars {}", c[0], c[1], c[2], c[3], c[4]);
     }
     let mode = input.mode;
     let (items, reports) = if floor {
-        let items = envpolicy::yaml::Doc::trees(std::mem::take(&mut input.items));
+        let items = std::mem::take(&mut input.items);
         (items, Vec::new())
     } else {
         let config = input.function_config.as_ref().map(Node::to_json);
