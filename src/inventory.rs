@@ -210,6 +210,12 @@ impl Workload {
         })
     }
 
+    /// What the inventory read, shared: new objects built later keep it rather than copies.
+    #[must_use]
+    pub fn core(&self) -> &Arc<WorkloadCore> {
+        &self.core
+    }
+
     /// The pod spec; empty until [`Workload::with_pod`] read it.
     #[must_use]
     pub fn pod(&self) -> &PodSpec {
@@ -689,7 +695,7 @@ impl Inventory {
                 let (namespace, kind, name) = match doc {
                     Doc::Tree(node) => namespace_kind_name(node),
                     Doc::Passed(p) => (p.namespace, p.kind, p.name),
-                    Doc::Text(_) => return None,
+                    Doc::Deferred(_) => return None,
                 };
                 Some(KindNameRef(namespace, kind, name))
             });

@@ -25,7 +25,8 @@ pub fn run<'a>(items: Vec<Node<'a>>, policy: &Policy) -> Result<(Vec<Node<'a>>, 
 
 /// A run's output, and what it built to reason with.
 pub struct Outcome<'a> {
-    /// The items as edited, and the new objects as text.
+    /// The items as edited (some kept as their input text), and the new objects, built when
+    /// written.
     pub items: Vec<Doc<'a>>,
     pub reports: Vec<Report>,
     /// Freeing it field by field takes a few percent of a large run, so a process about to exit
@@ -504,8 +505,8 @@ fn finding_reports(
     reports.into_iter().flatten().collect()
 }
 
-/// A new object as the text it is written as, with its report. Made on the thread that planned
-/// it, so the object's tree is freed while its neighbours are planned (see [`Doc`]).
+/// A new object, built when written ([`Doc::Deferred`]), with its report. The report's identity
+/// is read from the object built once on the thread that planned it.
 struct Made {
     after: usize,
     doc: Doc<'static>,
@@ -514,7 +515,7 @@ struct Made {
 
 impl From<Create> for Made {
     fn from(create: Create) -> Self {
-        let (id, file) = identity(&create.object);
+        let (id, file) = identity(&create.object.build());
         let report = Report {
             severity: Severity::Info,
             message: shared(&create.message),
@@ -524,7 +525,7 @@ impl From<Create> for Made {
         };
         Made {
             after: create.after,
-            doc: Doc::text_of(create.object),
+            doc: Doc::Deferred(create.object),
             report,
         }
     }

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(policy) = Policy::from_config(function_config.as_ref()) else {
         return;
     };
-    // As main.rs runs it, new objects as text.
+    // As main.rs runs it: items kept as text, new objects built when written.
     let Ok(done) = run_with(std::mem::take(&mut input.items), &policy, Parallelism::default()) else {
         return;
     };

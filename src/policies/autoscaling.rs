@@ -2,13 +2,15 @@
 //! with its labels. An HPA that already scales the workload is updated, never duplicated, so a
 //! second run (which sees the HPA the first one wrote) changes nothing.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
-use super::{generated_metadata, Create, Plan, Severity};
+use super::{generated_metadata, generated_name, Create, Plan, Severity};
 use crate::config::Autoscaling;
 use crate::edit::{Edit, FieldPath};
-use crate::inventory::{Inventory, Workload};
-use crate::yaml::Node;
+use crate::inventory::{Inventory, Workload, WorkloadCore};
+use crate::yaml::{Deferred, Node};
 
 #[must_use]
 pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan {
@@ -102,7 +104,9 @@ pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan
             }
         }
         None => {
-            let object = new_hpa(w, settings, inventory);
+            let (core, name) = (Arc::clone(w.core()), generated_name(w, inventory));
+            let settings_now = settings.clone();
+            let object = Deferred::new(move || new_hpa(&core, &settings_now, &name));
             let message = format!(
                 "created HorizontalPodAutoscaler for {} ({}-{} replicas)",
                 w.id, settings.min_replicas, settings.max_replicas
@@ -143,7 +147,8 @@ fn is_managed_metric(metric: &Value, resource: &str) -> bool {
         && metric["resource"]["target"]["type"] == "Utilization"
 }
 
-fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Node<'static> {
+/// A new HPA for `w`, named `name`.
+fn new_hpa(w: &WorkloadCore, settings: &Autoscaling, name: &str) -> Node<'static> {
     let metrics = [
         ("cpu", settings.cpu_utilization),
         ("memory", settings.memory_utilization),
@@ -158,7 +163,7 @@ fn new_hpa(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Node<
     Node::map([
         ("apiVersion", Node::string("autoscaling/v2")),
         ("kind", Node::string("HorizontalPodAutoscaler")),
-        ("metadata", generated_metadata(w, "hpa", inventory)),
+        ("metadata", generated_metadata(w, "hpa", name)),
         (
             "spec",
             Node::map([

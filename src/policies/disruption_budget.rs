@@ -3,15 +3,18 @@
 //! allow no disruption at the floor (`minAvailable` equal to the replicas, `maxUnavailable: 0`)
 //! is replaced by `maxUnavailable: 1`, with a warning saying why.
 
+use std::sync::Arc;
+
 use serde_json::{json, Value};
 
 use super::{
-    ceil_percent, generated_metadata, replica_floor, selector_node, Context, Create, Plan, Severity,
+    ceil_percent, generated_metadata, generated_name, replica_floor, selector_node, Context,
+    Create, Plan, Severity,
 };
 use crate::config::{DisruptionBudget, Effective, IntOrPercent};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
-use crate::yaml::{Fields, Node};
+use crate::yaml::{Deferred, Fields, Node};
 
 /// Pods a budget field stands for at `floor` (Kubernetes rounds both percentages up).
 fn pods(value: &IntOrPercent, floor: i32) -> i32 {
@@ -125,18 +128,21 @@ pub fn plan(
             }
         }
         None => {
-            let mut spec = Fields::with_capacity(3);
-            spec.push(field, Node::from_json(&value));
-            spec.push("selector", selector_node(w));
-            if always_allow {
-                spec.push("unhealthyPodEvictionPolicy", Node::string("AlwaysAllow"));
-            }
-            let object = Node::map([
-                ("apiVersion", Node::string("policy/v1")),
-                ("kind", Node::string("PodDisruptionBudget")),
-                ("metadata", generated_metadata(w, "pdb", ctx.inventory)),
-                ("spec", spec.into_node()),
-            ]);
+            let (core, name) = (Arc::clone(w.core()), generated_name(w, ctx.inventory));
+            let object = Deferred::new(move || {
+                let mut spec = Fields::with_capacity(3);
+                spec.push(field, Node::from_json(&value));
+                spec.push("selector", selector_node(&core));
+                if always_allow {
+                    spec.push("unhealthyPodEvictionPolicy", Node::string("AlwaysAllow"));
+                }
+                Node::map([
+                    ("apiVersion", Node::string("policy/v1")),
+                    ("kind", Node::string("PodDisruptionBudget")),
+                    ("metadata", generated_metadata(&core, "pdb", &name)),
+                    ("spec", spec.into_node()),
+                ])
+            });
             plan.creates.push(Create {
                 after: w.item,
                 object,

@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath, Message};
-use crate::inventory::{Inventory, Workload};
+use crate::inventory::{Inventory, Workload, WorkloadCore};
 use crate::report::{shared, shared_with};
 use crate::resource::{Selector, PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
-use crate::yaml::{Cow, Fields, Key, Map, Node};
+use crate::yaml::{Cow, Deferred, Fields, Key, Map, Node};
 
 pub use checks::{input_checks, looks_like_secret, unmatched_selectors};
 pub use config_hash::config_hash_edits;
@@ -59,12 +59,12 @@ pub struct Finding {
     pub path: Option<Arc<str>>,
 }
 
-/// A new object, placed right after the item it was made for. Built as a node, not JSON: see
-/// [`Node::map`].
+/// A new object, placed right after the item it was made for. Built as a node, not JSON (see
+/// [`Node::map`]), when it is written ([`Deferred`]).
 #[derive(Debug, Clone)]
 pub struct Create {
     pub after: usize,
-    pub object: Node<'static>,
+    pub object: Deferred,
     pub message: Message,
 }
 
@@ -181,12 +181,12 @@ fn generated_name(w: &Workload, inventory: &Inventory) -> String {
     }
 }
 
-/// Metadata for an object generated for `w`: its name, namespace and labels, and kpt path
-/// annotations so kpt writes it beside the workload (`<dir>/<prefix>-<name>.yaml`). Never id
-/// or local-config annotations (see krm-protocol.md).
-fn generated_metadata(w: &Workload, file_prefix: &str, inventory: &Inventory) -> Node<'static> {
+/// Metadata for an object generated for `w`, named `name` ([`generated_name`]): its name,
+/// namespace and labels, and kpt path annotations so kpt writes it beside the workload
+/// (`<dir>/<prefix>-<name>.yaml`). Never id or local-config annotations (see krm-protocol.md).
+fn generated_metadata(w: &WorkloadCore, file_prefix: &str, name: &str) -> Node<'static> {
     let mut metadata = Fields::with_capacity(4);
-    metadata.push("name", Node::string(generated_name(w, inventory)));
+    metadata.push("name", Node::string(name.to_owned()));
     if let Some(ns) = &w.id.namespace {
         metadata.push("namespace", Node::string(ns.clone()));
     }
@@ -247,7 +247,7 @@ pub fn plan_workload(w: &Workload, settings: &Effective, ctx: &Context<'_>) -> P
 
 /// The workload's `spec.selector` as a node: the label selector of the terms, constraints and
 /// budgets written for it.
-fn selector_node(w: &Workload) -> Node<'static> {
+fn selector_node(w: &WorkloadCore) -> Node<'static> {
     label_selector_node(&w.selector)
 }
 

@@ -1,30 +1,63 @@
-//! A document of the output: a tree, or the text it is written as.
+//! A document of the output: a tree, the input text it is written as, or the function that
+//! builds it.
 
-use super::emit::{emit_into, emit_seq_item, with_scratch};
-use super::{read_own, Form, Node, Scalar};
+use std::fmt;
+use std::sync::Arc;
 
-/// An output document. New objects (HPAs, PDBs) are kept as their text from the moment they are
-/// made: as trees they took three times the memory of their text, 35 MB at 10,000 workloads
-/// (bench/README.md), and only the writer reads them.
+use super::emit::{emit_into, emit_seq_item};
+use super::{read_own, Node, Scalar};
+
+/// An output document: a tree, or what stands for one while its tree would only wait for the
+/// writer (see each variant).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Doc<'a> {
     Tree(Node<'a>),
-    /// The text of a non-empty block mapping without a tag as an item of a top-level sequence
-    /// (`- key: value` then lines indented two more), each line ended: the only shape whose text
-    /// as a document is that text less the two columns (see [`Doc::write_document`]). This is
-    /// the ResourceList's layout, so kpt's output is a plain copy.
-    Text(Box<str>),
     /// An input item the reader was told no policy reads or edits (a Service, a Secret), kept as
     /// its source text from the moment it was read: the text the writer writes for its tree,
     /// borrowed from the input. As trees these took 1.7 times their text (bench/README.md).
     Passed(Box<Passed<'a>>),
+    /// A new object built when it is written (see [`Deferred`]).
+    Deferred(Deferred),
+}
+
+/// A new object as the function that builds it. As text, the new objects (an HPA and a PDB per
+/// workload) waited from planning to writing: 15 MB at 10,000 workloads, three times what
+/// builds them, which shares the workload the run keeps anyway (bench/README.md). The function
+/// builds the same object each time.
+#[derive(Clone)]
+pub struct Deferred(Arc<dyn Fn() -> Node<'static> + Send + Sync>);
+
+impl Deferred {
+    pub fn new(build: impl Fn() -> Node<'static> + Send + Sync + 'static) -> Self {
+        Deferred(Arc::new(build))
+    }
+
+    #[must_use]
+    pub fn build(&self) -> Node<'static> {
+        (self.0)()
+    }
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Deferred").field(&self.build()).finish()
+    }
+}
+
+/// Deferred objects are equal when they build equal objects.
+impl PartialEq for Deferred {
+    fn eq(&self, other: &Self) -> bool {
+        self.build() == other.build()
+    }
 }
 
 /// An item kept as its source text (see [`Doc::Passed`]), with the identity the inventory asks
 /// of every item (an HPA may target any kind), read before its tree was dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Passed<'a> {
-    /// The item as a top-level sequence item, as [`Doc::Text`] holds it.
+    /// The item as an item of a top-level block sequence (`- key: value` then lines indented two
+    /// more), each line ended: the layout under a ResourceList's `items:`, whose document form
+    /// is the same text less two columns (see [`write_document_text`]).
     pub text: &'a str,
     pub api_version: &'a str,
     pub kind: &'a str,
@@ -39,28 +72,13 @@ impl<'a> Doc<'a> {
         nodes.into_iter().map(Doc::Tree).collect()
     }
 
-    /// `node` as its text when it is a non-empty block mapping without a tag, as every new
-    /// Kubernetes object is; any other node stays a tree.
-    #[must_use]
-    pub fn text_of(node: Node<'a>) -> Doc<'a> {
-        match &node {
-            Node::Map(m) if m.form == Form::default() && !m.entries.is_empty() => {
-                with_scratch(|text| {
-                    emit_seq_item(text, &node);
-                    Doc::Text(Box::from(text.as_str()))
-                })
-            }
-            _ => Doc::Tree(node),
-        }
-    }
-
     /// The document as a tree; a text is read back (see [`read_back`]).
     #[must_use]
     pub fn into_tree(self) -> Node<'a> {
         match self {
             Doc::Tree(node) => node,
-            Doc::Text(text) => read_back(&text),
             Doc::Passed(passed) => read_back(passed.text),
+            Doc::Deferred(deferred) => deferred.build(),
         }
     }
 
@@ -69,7 +87,7 @@ impl<'a> Doc<'a> {
     pub fn as_tree(&self) -> Option<&Node<'a>> {
         match self {
             Doc::Tree(node) => Some(node),
-            Doc::Text(_) | Doc::Passed(_) => None,
+            Doc::Passed(_) | Doc::Deferred(_) => None,
         }
     }
 
@@ -77,7 +95,7 @@ impl<'a> Doc<'a> {
     pub fn as_tree_mut(&mut self) -> Option<&mut Node<'a>> {
         match self {
             Doc::Tree(node) => Some(node),
-            Doc::Text(_) | Doc::Passed(_) => None,
+            Doc::Passed(_) | Doc::Deferred(_) => None,
         }
     }
 
@@ -85,8 +103,8 @@ impl<'a> Doc<'a> {
     pub(super) fn write_document(&self, out: &mut String) {
         match self {
             Doc::Tree(node) => emit_into(out, node),
-            Doc::Text(text) => write_document_text(out, text),
             Doc::Passed(passed) => write_document_text(out, passed.text),
+            Doc::Deferred(deferred) => emit_into(out, &deferred.build()),
         }
     }
 
@@ -94,8 +112,8 @@ impl<'a> Doc<'a> {
     pub(super) fn write_seq_item(&self, out: &mut String) {
         match self {
             Doc::Tree(node) => emit_seq_item(out, node),
-            Doc::Text(text) => out.push_str(text),
             Doc::Passed(passed) => out.push_str(passed.text),
+            Doc::Deferred(deferred) => emit_seq_item(out, &deferred.build()),
         }
     }
 }
@@ -140,12 +158,13 @@ mod tests {
         (text(items), text(stream))
     }
 
-    /// A mapping kept as text is written, as a sequence item and as a document, exactly as its
-    /// tree is: nested and compact sequences, flow collections, literal blocks with empty and
-    /// whitespace-only lines and an indentation indicator, folded blocks re-indented from their
-    /// source, keys too long to be implicit, quoted and multi-line new strings.
+    /// An item kept as its text is written, as a sequence item and as a document, exactly as its
+    /// tree is, and so is a deferred object: nested and compact sequences, flow collections,
+    /// literal blocks with empty and whitespace-only lines and an indentation indicator, folded
+    /// blocks re-indented from their source, keys too long to be implicit, quoted and multi-line
+    /// new strings.
     #[test]
-    fn text_is_written_as_its_tree() {
+    fn kept_and_deferred_documents_are_written_as_their_trees() {
         let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {app: web, 'on': yes}\n\
              data:\n  script: |\n    line one\n\n      indented\n    \n    last\n  lead: |2\n     two spaces\n\
              \n  folded: >\n    folded text\n    goes on\n\n    new paragraph\n  quoted: \"tab\\there\"\n\
@@ -162,43 +181,32 @@ mod tests {
         if let Some(m) = made.as_map_mut() {
             m.insert("read", read.clone());
         }
-        for node in [read, made] {
+        for node in [read.into_owned(), made] {
             let trees = [Doc::Tree(node.clone()), Doc::Tree(node.clone())];
-            let texts = [Doc::text_of(node.clone()), Doc::text_of(node.clone())];
-            assert!(matches!(texts[0], Doc::Text(_)));
-            assert_eq!(written(&texts), written(&trees));
             let mut item = String::new();
             emit_seq_item(&mut item, &node);
+            let passed = Doc::Passed(Box::new(Passed {
+                text: &item,
+                api_version: "v1",
+                kind: "ConfigMap",
+                namespace: None,
+                name: "a",
+            }));
+            assert_eq!(written(&[passed.clone(), passed.clone()]), written(&trees));
             assert!(written(&trees).0.starts_with(&item));
             assert_eq!(
-                texts[0].clone().into_tree().to_json(),
+                passed.into_tree().to_json(),
                 node.to_json(),
                 "{}",
                 emit_document(&node)
             );
-        }
-    }
-
-    /// Only a non-empty block mapping without a tag becomes text: other shapes are written
-    /// differently as sequence items than as documents.
-    #[test]
-    fn other_shapes_stay_trees() {
-        for yaml in [
-            "plain\n",
-            "|\n  literal\n",
-            "!tag\nkey: value\n",
-            "{flow: map}\n",
-            "{}\n",
-            "- a\n- b\n",
-        ] {
-            let mut docs = parse_stream(yaml).unwrap_or_else(|e| panic!("{e}"));
-            let node = docs
-                .pop()
-                .unwrap_or_else(|| panic!("no document in {yaml}"));
-            assert!(
-                matches!(Doc::text_of(node), Doc::Tree(_)),
-                "{yaml} became text"
+            let built = node.clone();
+            let deferred = Doc::Deferred(Deferred::new(move || built.clone()));
+            assert_eq!(
+                written(&[deferred.clone(), deferred.clone()]),
+                written(&trees)
             );
+            assert_eq!(deferred.into_tree(), node);
         }
     }
 

@@ -17,7 +17,7 @@ mod scalar;
 pub use beef::lean::Cow;
 
 pub use de::{from_node, from_node_strict, DeError};
-pub use doc::{Doc, Passed};
+pub use doc::{Deferred, Doc, Passed};
 #[cfg(test)]
 pub use emit::emit_json_seq_item;
 pub use emit::{
@@ -29,7 +29,7 @@ pub use parse::{parse_stream, parse_stream_with, ListItem, ParseError, MAX_INPUT
 pub use scalar::{resolve_plain, Resolved};
 
 /// The first document of YAML this program wrote, detached from the text: what was kept as text
-/// (new objects, the values in results) read back for tables and tests.
+/// (input items no policy reads, the values in results) read back for tables and tests.
 #[must_use]
 pub fn read_own(text: &str) -> Option<Node<'static>> {
     parse_stream(text)

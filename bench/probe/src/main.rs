@@ -121,7 +121,7 @@ fn main() {
             println!("inventory alone: {:.1} MB", size as f64 / 1e6);
             drop(inventory);
         }
-        // As main.rs runs it: new objects stay text (`run` would read them back as trees).
+        // As main.rs runs it: new objects are built when written (`run` would build them now).
         let done = envpolicy::run::run_with(
             std::mem::take(&mut input.items),
             &policy,
