@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use crate::inventory::never_read;
 use crate::report::Report;
 use crate::yaml::{
-    emit_entry, emit_seq_item, parse_stream, parse_stream_with, with_scratch, write_seq_items,
-    write_stream, Doc, Key, ListItem, Node, Passed,
+    emit_document_into, emit_entry, emit_seq_item, parse_stream, parse_stream_with, with_scratch,
+    write_seq_items, write_stream, Doc, Key, ListItem, Node, Passed,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +40,11 @@ fn names_resource_list<'n>(field: impl Fn(&str) -> Option<&'n str>) -> bool {
         && field("apiVersion").is_some_and(|v| v.starts_with("config.kubernetes.io/") || v == "v1")
 }
 
-/// A ResourceList item of a kind no policy reads or edits ([`never_read`]), kept as its source
-/// text when that is exactly what the writer would write for its tree (kpt's and kustomize's
-/// output always is; a comment or other spacing is not), so the output is the same either way.
-/// Its identity is kept borrowed; an item whose identity is not plain input text stays a tree.
+/// An item (a ResourceList's, or a document of a stream) of a kind no policy reads or edits
+/// ([`never_read`]), kept as its source text when that is exactly what the writer would write
+/// for its tree (kpt's and kustomize's output always is; a comment or other spacing is not), so
+/// the output is the same either way. Its identity is kept borrowed; an item whose identity is
+/// not plain input text stays a tree.
 fn pass_through<'a>(item: &ListItem<'_, 'a>) -> Option<Passed<'a>> {
     let text = item.source?;
     // Absent or not a scalar reads as "" (as `namespace_kind_name` reads it); a scalar must be
@@ -58,12 +59,18 @@ fn pass_through<'a>(item: &ListItem<'_, 'a>) -> Option<Passed<'a>> {
     }
     let name = field(&["metadata", "name"])?;
     let namespace = Some(field(&["metadata", "namespace"])?).filter(|n| !n.is_empty());
+    let document = item.list.is_none();
     let written_alike = with_scratch(|written| {
-        emit_seq_item(written, item.node);
+        if document {
+            emit_document_into(written, item.node);
+        } else {
+            emit_seq_item(written, item.node);
+        }
         written.as_str() == text
     });
     written_alike.then_some(Passed {
         text,
+        document,
         api_version,
         kind,
         namespace,
@@ -73,13 +80,15 @@ fn pass_through<'a>(item: &ListItem<'_, 'a>) -> Option<Passed<'a>> {
 
 /// Parses stdin; `plugin_config` is the text of the legacy plugin's config file, if one was given.
 pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<'a>> {
-    let mut passed = Vec::new();
+    // Kept items by place: documents of a stream, or items of the ResourceList.
+    let (mut documents, mut passed) = (Vec::new(), Vec::new());
     let mut take = |item: ListItem<'_, 'a>| {
+        let Some(list) = item.list else {
+            let kept = pass_through(&item);
+            return kept.map(|p| documents.push((item.index, p))).is_some();
+        };
         let in_list = names_resource_list(|key| {
-            let value = item
-                .list
-                .iter()
-                .find(|(k, _): &&(Key<'_>, _)| k.as_str() == key);
+            let value = list.iter().find(|(k, _): &&(Key<'_>, _)| k.as_str() == key);
             value.and_then(|(_, v)| v.as_str())
         });
         let kept = in_list.then(|| pass_through(&item)).flatten();
@@ -98,15 +107,7 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
         // Swapped for an empty list, so the output keeps the wrapper's key order.
         let empty = Node::seq([]);
         let items = match map.get_mut("items").map(|n| std::mem::replace(n, empty)) {
-            Some(Node::Seq(seq)) => {
-                let mut items = Doc::trees(Vec::from(seq.items));
-                for (index, p) in passed {
-                    if let Some(item) = items.get_mut(index) {
-                        *item = Doc::Passed(Box::new(p));
-                    }
-                }
-                items
-            }
+            Some(Node::Seq(seq)) => with_kept(Vec::from(seq.items), passed),
             Some(Node::Scalar(s)) if s.is_null() => Vec::new(),
             Some(_) => bail!("ResourceList items: must be a list of objects"),
             None => bail!("ResourceList has no items field"),
@@ -134,10 +135,21 @@ pub fn read<'a>(stdin: &'a str, plugin_config: Option<&'a str>) -> Result<Input<
     }
     Ok(Input {
         mode: Mode::Plugin,
-        items: Doc::trees(docs),
+        items: with_kept(docs, documents),
         function_config: configs.pop(),
         wrapper: None,
     })
+}
+
+/// The items as documents, each kept one in its place (where the reader left an empty list).
+fn with_kept<'a>(trees: Vec<Node<'a>>, kept: Vec<(usize, Passed<'a>)>) -> Vec<Doc<'a>> {
+    let mut items = Doc::trees(trees);
+    for (index, p) in kept {
+        if let Some(item) = items.get_mut(index) {
+            *item = Doc::Passed(Box::new(p));
+        }
+    }
+    items
 }
 
 /// The output in the input's mode, as one string (tests and tools; `main` streams with
@@ -271,19 +283,30 @@ mod tests {
         assert_eq!(as_text, write(wrapper, input.mode, trees, &[]));
     }
 
-    /// A stream of documents (kustomize's plugin mode) and an `items` list in a document that is
-    /// not a ResourceList keep every item a tree.
+    /// The items of an `items` list in a document that is not a ResourceList stay trees; a
+    /// ResourceList's are kept, and so are the documents of a stream (kustomize's plugin mode).
     #[test]
-    fn only_resource_list_items_are_kept_as_text() {
+    fn resource_list_items_and_stream_documents_are_kept_as_text() {
         let service = "- apiVersion: v1\n  kind: Service\n  metadata:\n    name: api\n";
         let list = format!("apiVersion: v1\nkind: ServiceList\nitems:\n{service}");
-        let input =
-            read(&list, Some("kind: EnvironmentPolicy\n")).unwrap_or_else(|e| panic!("{e:#}"));
+        let config = Some("kind: EnvironmentPolicy\n");
+        let input = read(&list, config).unwrap_or_else(|e| panic!("{e:#}"));
         assert_eq!(input.mode, Mode::Plugin);
-        assert!(input.items.iter().all(|d| matches!(d, Doc::Tree(_))));
+        assert!(matches!(input.items.as_slice(), [Doc::Tree(_)]));
         let resource_list =
             format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{service}");
         let input = read(&resource_list, None).unwrap_or_else(|e| panic!("{e:#}"));
-        assert!(matches!(input.items.as_slice(), [Doc::Passed(_)]));
+        assert!(matches!(input.items.as_slice(), [Doc::Passed(p)] if !p.document));
+        let stream =
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\n---\napiVersion: apps/v1\n\
+                      kind: Deployment\nmetadata:\n  name: api\n---\napiVersion: v1\nkind: Secret\n\
+                      metadata:\n  name: s\n";
+        let mut input = read(stream, config).unwrap_or_else(|e| panic!("{e:#}"));
+        assert!(matches!(
+            input.items.as_slice(),
+            [Doc::Passed(a), Doc::Tree(_), Doc::Passed(b)] if a.document && b.name == "s"
+        ));
+        let written = write(input.take_wrapper(), input.mode, input.items, &[]);
+        assert_eq!(written, stream);
     }
 }

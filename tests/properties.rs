@@ -1419,6 +1419,7 @@ proptest! {
             let item = emit_seq_item_text(&node);
             let passed = Doc::Passed(Box::new(Passed {
                 text: &item,
+                document: false,
                 api_version: "example.com/v1",
                 kind: "Thing",
                 namespace: None,

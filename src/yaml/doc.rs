@@ -57,8 +57,10 @@ impl PartialEq for Deferred {
 pub struct Passed<'a> {
     /// The item as an item of a top-level block sequence (`- key: value` then lines indented two
     /// more), each line ended: the layout under a ResourceList's `items:`, whose document form
-    /// is the same text less two columns (see [`write_document_text`]).
+    /// is the same text less two columns (see [`write_document_text`]). Or, with `document`, the
+    /// item as a document of a stream (kustomize's plugin mode).
     pub text: &'a str,
+    pub document: bool,
     pub api_version: &'a str,
     pub kind: &'a str,
     pub namespace: Option<&'a str>,
@@ -77,7 +79,7 @@ impl<'a> Doc<'a> {
     pub fn into_tree(self) -> Node<'a> {
         match self {
             Doc::Tree(node) => node,
-            Doc::Passed(passed) => read_back(passed.text),
+            Doc::Passed(passed) => read_back(&passed),
             Doc::Deferred(deferred) => deferred.build(),
         }
     }
@@ -103,6 +105,7 @@ impl<'a> Doc<'a> {
     pub(super) fn write_document(&self, out: &mut String) {
         match self {
             Doc::Tree(node) => emit_into(out, node),
+            Doc::Passed(passed) if passed.document => out.push_str(passed.text),
             Doc::Passed(passed) => write_document_text(out, passed.text),
             Doc::Deferred(deferred) => emit_into(out, &deferred.build()),
         }
@@ -112,18 +115,23 @@ impl<'a> Doc<'a> {
     pub(super) fn write_seq_item(&self, out: &mut String) {
         match self {
             Doc::Tree(node) => emit_seq_item(out, node),
+            // A document written as an item: never in a run, whose output keeps the input's mode.
+            Doc::Passed(passed) if passed.document => emit_seq_item(out, &read_back(passed)),
             Doc::Passed(passed) => out.push_str(passed.text),
             Doc::Deferred(deferred) => emit_seq_item(out, &deferred.build()),
         }
     }
 }
 
-/// A sequence item's text read back as a tree. The text is this program's own YAML (or input
-/// the writer writes back alike), so it always reads; were it not to, the text itself is the
-/// document.
-fn read_back<'a>(text: &str) -> Node<'a> {
+/// A kept item's text read back as a tree. The text is what the writer writes for it, so it
+/// always reads; were it not to, the text itself is the document.
+fn read_back<'a>(passed: &Passed<'_>) -> Node<'a> {
     let mut document = String::new();
-    write_document_text(&mut document, text);
+    if passed.document {
+        document.push_str(passed.text);
+    } else {
+        write_document_text(&mut document, passed.text);
+    }
     read_own(&document).unwrap_or_else(|| Node::Scalar(Scalar::string(document)))
 }
 
@@ -159,7 +167,7 @@ mod tests {
     }
 
     /// An item kept as its text is written, as a sequence item and as a document, exactly as its
-    /// tree is, and so is a deferred object: nested and compact sequences, flow collections,
+    /// tree is, and so are a document kept as its text and a deferred object: nested and compact sequences, flow collections,
     /// literal blocks with empty and whitespace-only lines and an indentation indicator, folded
     /// blocks re-indented from their source, keys too long to be implicit, quoted and multi-line
     /// new strings.
@@ -187,6 +195,7 @@ mod tests {
             emit_seq_item(&mut item, &node);
             let passed = Doc::Passed(Box::new(Passed {
                 text: &item,
+                document: false,
                 api_version: "v1",
                 kind: "ConfigMap",
                 namespace: None,
@@ -200,6 +209,21 @@ mod tests {
                 "{}",
                 emit_document(&node)
             );
+            let document = emit_document(&node);
+            let passed = Doc::Passed(Box::new(Passed {
+                text: &document,
+                document: true,
+                api_version: "v1",
+                kind: "ConfigMap",
+                namespace: None,
+                name: "a",
+            }));
+            // A document is written as one (as an item only through its tree, never in a run).
+            assert_eq!(
+                written(&[passed.clone(), passed.clone()]).1,
+                written(&trees).1
+            );
+            assert_eq!(passed.into_tree().to_json(), node.to_json());
             let built = node.clone();
             let deferred = Doc::Deferred(Deferred::new(move || built.clone()));
             assert_eq!(

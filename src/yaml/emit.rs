@@ -32,6 +32,11 @@ pub fn emit_document(doc: &Node<'_>) -> String {
     out
 }
 
+/// [`emit_document`] into `out`, after what it holds.
+pub fn emit_document_into(out: &mut String, doc: &Node<'_>) {
+    emit_into(out, doc);
+}
+
 /// Writes documents as a `---`-separated stream to `sink`, one part at a time, so the output
 /// never has to exist as one string (it is larger than the input).
 pub fn write_stream(sink: &mut dyn std::io::Write, docs: &[Doc<'_>]) -> std::io::Result<()> {

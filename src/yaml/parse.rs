@@ -61,23 +61,26 @@ pub fn parse_stream(input: &str) -> Result<Vec<Node<'_>>, ParseError> {
     parse_stream_with(input, &mut |_: ListItem<'_, '_>| false)
 }
 
-/// An item of a `items` sequence directly under a document's top-level mapping, just read: see
-/// [`parse_stream_with`].
+/// A mapping just read that is an item of the stream: a top-level document, or an item of a
+/// `items` sequence directly under a document's top-level mapping (see [`parse_stream_with`]).
 pub struct ListItem<'l, 'a> {
-    /// The top-level mapping's entries before `items` (a ResourceList's `apiVersion`, `kind`).
-    pub list: &'l [(Key<'a>, Node<'a>)],
-    /// The item's place in the sequence.
+    /// The top-level mapping's entries before `items` (a ResourceList's `apiVersion`, `kind`);
+    /// `None` for a document.
+    pub list: Option<&'l [(Key<'a>, Node<'a>)]>,
+    /// The item's place in the sequence, or the document's among the documents kept so far.
     pub index: usize,
     pub node: &'l Node<'a>,
-    /// The item's text from its `- ` to the start of the line after it, when its `- ` opens a
-    /// line and it is a block mapping.
+    /// A block mapping's text as written: a list item's from its `- ` (which must open a line)
+    /// to the start of the line after it; a document's from its first line to the start of the
+    /// line after it (a `---` or the end).
     pub source: Option<&'a str>,
 }
 
-/// [`parse_stream`], telling `take` each mapping item of a top-level mapping's `items` as soon
-/// as it is read. When `take` returns true it has kept what it needs of the item (its text),
-/// and an empty sequence stands in the item's place: its tree is freed while the next items
-/// are read, so the reading thread reuses its memory at once (bench/README.md).
+/// [`parse_stream`], telling `take` each mapping of the stream's documents, and each mapping
+/// item of a top-level mapping's `items`, as soon as it is read. When `take` returns true it has
+/// kept what it needs of the item (its text), and an empty sequence stands in the item's place:
+/// its tree is freed while the next items are read, so the reading thread reuses its memory at
+/// once (bench/README.md).
 pub fn parse_stream_with<'a>(
     input: &'a str,
     take: &mut dyn FnMut(ListItem<'_, 'a>) -> bool,
@@ -244,8 +247,24 @@ impl<'a> Builder<'a, '_> {
         }
     }
 
-    /// Offers `map` to `take` when it is an item of a top-level mapping's `items`; true when taken.
+    /// Offers `map` to `take` when it is a document or an item of a top-level mapping's
+    /// `items`; true when taken.
     fn offer_list_item(&mut self, map: &Node<'a>, offset: Option<usize>, end: &Span) -> bool {
+        if self.stack.is_empty() {
+            // From the start of its first line up to the start of the line that follows.
+            let source = offset.zip(end.byte_range()).and_then(|(at, end)| {
+                let opens_line = at == 0 || self.input.get(..at)?.ends_with('\n');
+                let text = self.input.get(at..end.start)?;
+                (opens_line && text.ends_with('\n')).then_some(text)
+            });
+            let item = ListItem {
+                list: None,
+                index: self.docs.len(),
+                node: map,
+                source,
+            };
+            return (self.take)(item);
+        }
         let [Frame::Map {
             start: list_start,
             key: Some(key),
@@ -268,7 +287,7 @@ impl<'a> Builder<'a, '_> {
             (opens_line && text.starts_with("- ") && text.ends_with('\n')).then_some(text)
         });
         let item = ListItem {
-            list: self.entries.get(*list_start..).unwrap_or_default(),
+            list: Some(self.entries.get(*list_start..).unwrap_or_default()),
             index: self.items.len().saturating_sub(*items_start),
             node: map,
             source,
@@ -568,8 +587,11 @@ mod tests {
                      - {kind: C}\nfunctionConfig:\n  items:\n  - kind: D\n---\nitems:\n  - kind: E\n";
         let mut seen = Vec::new();
         let docs = parse_stream_with(input, &mut |item| {
+            let Some(list) = item.list else {
+                return false;
+            };
             let kind = item.node.str_at(&["kind"]).unwrap_or_default().to_owned();
-            let list: Vec<&str> = item.list.iter().map(|(k, _)| k.as_str()).collect();
+            let list: Vec<&str> = list.iter().map(|(k, _)| k.as_str()).collect();
             seen.push((item.index, kind, item.source, list.join(",")));
             item.index == 0
         })
@@ -594,6 +616,36 @@ mod tests {
         assert_eq!(items, Some(expected));
         let e = docs.get(1).and_then(|d| d.get("items")).map(Node::to_json);
         assert_eq!(e, Some(serde_json::json!([[]])));
+    }
+
+    /// Each mapping document is offered as soon as it is read, with its place among the
+    /// documents and its text (a comment above it is not part of it); a flow mapping comes
+    /// without text, and other documents are not offered.
+    #[test]
+    fn documents_are_offered_as_read() {
+        let input =
+            "kind: A\nn: 1\n---\n# comment\nkind: B\n---\n{kind: C}\n---\n- a list\n---\nkind: D\n";
+        let mut seen = Vec::new();
+        let docs = parse_stream_with(input, &mut |item| {
+            assert!(item.list.is_none(), "no items list here");
+            let kind = item.node.str_at(&["kind"]).unwrap_or_default().to_owned();
+            seen.push((item.index, kind, item.source));
+            item.index == 0
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            seen,
+            [
+                (0, "A".to_owned(), Some("kind: A\nn: 1\n")),
+                (1, "B".to_owned(), Some("kind: B\n")),
+                (2, "C".to_owned(), None),
+                (4, "D".to_owned(), Some("kind: D\n")),
+            ]
+        );
+        let kinds: Vec<_> = docs.iter().map(Node::to_json).collect();
+        let expected =
+            serde_json::json!([[], {"kind": "B"}, {"kind": "C"}, ["a list"], {"kind": "D"}]);
+        assert_eq!(serde_json::Value::Array(kinds), expected);
     }
 
     #[test]
