@@ -505,8 +505,7 @@ fn finding_reports(
     reports.into_iter().flatten().collect()
 }
 
-/// A new object, built when written ([`Doc::Deferred`]), with its report. The report's identity
-/// is read from the object built once on the thread that planned it.
+/// A new object, built when written ([`Doc::Deferred`]), with its report.
 struct Made {
     after: usize,
     doc: Doc<'static>,
@@ -515,7 +514,7 @@ struct Made {
 
 impl From<Create> for Made {
     fn from(create: Create) -> Self {
-        let (id, file) = identity(&create.object.build());
+        let (id, file) = (create.id, create.file);
         let report = Report {
             severity: Severity::Info,
             message: shared(&create.message),

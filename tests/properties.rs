@@ -1148,6 +1148,28 @@ fn check_nothing_lost(input_text: &str, input: &[Value], out: &Output) -> Result
             out.items.len() - input.len()
         ));
     }
+    // Each creation result names a new item exactly: its identity and its kpt file, decided
+    // when it was planned, are the ones the object built when written carries.
+    for r in out
+        .reports
+        .iter()
+        .filter(|r| r.message.starts_with("created "))
+    {
+        let Some(id) = &r.resource else {
+            return Err(format!("creation result without a resource: {r:?}"));
+        };
+        let path = r.file.as_deref().map(|(path, _)| path.as_str());
+        let named = |item: &&Value| {
+            item["apiVersion"] == id.api_version
+                && item["kind"] == id.kind
+                && item["metadata"]["name"] == id.name
+                && item["metadata"]["namespace"].as_str() == id.namespace.as_deref()
+                && item["metadata"]["annotations"]["config.kubernetes.io/path"].as_str() == path
+        };
+        if !out.items.iter().any(|item| named(&item)) {
+            return Err(format!("creation result {r:?} names no output item"));
+        }
+    }
     Ok(())
 }
 

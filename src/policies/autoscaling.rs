@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{generated_metadata, generated_name, Create, Plan, Severity};
+use super::{Generated, Plan, Severity};
 use crate::config::Autoscaling;
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload, WorkloadCore};
-use crate::yaml::{Deferred, Node};
+use crate::yaml::Node;
 
 #[must_use]
 pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan {
@@ -104,18 +104,15 @@ pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan
             }
         }
         None => {
-            let (core, name) = (Arc::clone(w.core()), generated_name(w, inventory));
-            let settings_now = settings.clone();
-            let object = Deferred::new(move || new_hpa(&core, &settings_now, &name));
+            let kind = ("autoscaling/v2", "HorizontalPodAutoscaler");
             let message = format!(
                 "created HorizontalPodAutoscaler for {} ({}-{} replicas)",
                 w.id, settings.min_replicas, settings.max_replicas
             );
-            plan.creates.push(Create {
-                after: w.item,
-                object,
-                message: message.into(),
-            });
+            let (core, settings) = (Arc::clone(w.core()), settings.clone());
+            let create = Generated::new(w, kind, "hpa", inventory)
+                .create(w, message, move |hpa| new_hpa(&core, &settings, hpa));
+            plan.creates.push(create);
         }
     }
     plan
@@ -147,8 +144,8 @@ fn is_managed_metric(metric: &Value, resource: &str) -> bool {
         && metric["resource"]["target"]["type"] == "Utilization"
 }
 
-/// A new HPA for `w`, named `name`.
-fn new_hpa(w: &WorkloadCore, settings: &Autoscaling, name: &str) -> Node<'static> {
+/// A new HPA for `w`, as `hpa` says.
+fn new_hpa(w: &WorkloadCore, settings: &Autoscaling, hpa: &Generated) -> Node<'static> {
     let metrics = [
         ("cpu", settings.cpu_utilization),
         ("memory", settings.memory_utilization),
@@ -160,10 +157,11 @@ fn new_hpa(w: &WorkloadCore, settings: &Autoscaling, name: &str) -> Node<'static
         ("kind", Node::string(w.id.kind.clone())),
         ("name", Node::string(w.id.name.clone())),
     ]);
+    let [api_version, kind, metadata] = hpa.head(w);
     Node::map([
-        ("apiVersion", Node::string("autoscaling/v2")),
-        ("kind", Node::string("HorizontalPodAutoscaler")),
-        ("metadata", generated_metadata(w, "hpa", name)),
+        api_version,
+        kind,
+        metadata,
         (
             "spec",
             Node::map([

@@ -7,14 +7,11 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::{
-    ceil_percent, generated_metadata, generated_name, replica_floor, selector_node, Context,
-    Create, Plan, Severity,
-};
+use super::{ceil_percent, replica_floor, selector_node, Context, Generated, Plan, Severity};
 use crate::config::{DisruptionBudget, Effective, IntOrPercent};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
-use crate::yaml::{Deferred, Fields, Node};
+use crate::yaml::{Fields, Node};
 
 /// Pods a budget field stands for at `floor` (Kubernetes rounds both percentages up).
 fn pods(value: &IntOrPercent, floor: i32) -> i32 {
@@ -128,26 +125,21 @@ pub fn plan(
             }
         }
         None => {
-            let (core, name) = (Arc::clone(w.core()), generated_name(w, ctx.inventory));
-            let object = Deferred::new(move || {
+            let kind = ("policy/v1", "PodDisruptionBudget");
+            let message = format!("created PodDisruptionBudget: {why}");
+            let core = Arc::clone(w.core());
+            let build = move |pdb: &Generated| {
                 let mut spec = Fields::with_capacity(3);
                 spec.push(field, Node::from_json(&value));
                 spec.push("selector", selector_node(&core));
                 if always_allow {
                     spec.push("unhealthyPodEvictionPolicy", Node::string("AlwaysAllow"));
                 }
-                Node::map([
-                    ("apiVersion", Node::string("policy/v1")),
-                    ("kind", Node::string("PodDisruptionBudget")),
-                    ("metadata", generated_metadata(&core, "pdb", &name)),
-                    ("spec", spec.into_node()),
-                ])
-            });
-            plan.creates.push(Create {
-                after: w.item,
-                object,
-                message: format!("created PodDisruptionBudget: {why}").into(),
-            });
+                let [api_version, kind, metadata] = pdb.head(&core);
+                Node::map([api_version, kind, metadata, ("spec", spec.into_node())])
+            };
+            let create = Generated::new(w, kind, "pdb", ctx.inventory).create(w, message, build);
+            plan.creates.push(create);
         }
     }
     plan

@@ -19,7 +19,7 @@ use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath, Message};
 use crate::inventory::{Inventory, Workload, WorkloadCore};
 use crate::report::{shared, shared_with};
-use crate::resource::{Selector, PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
+use crate::resource::{File, ResourceId, Selector, PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 use crate::yaml::{Cow, Deferred, Fields, Key, Map, Node};
 
 pub use checks::{input_checks, looks_like_secret, unmatched_selectors};
@@ -60,12 +60,76 @@ pub struct Finding {
 }
 
 /// A new object, placed right after the item it was made for. Built as a node, not JSON (see
-/// [`Node::map`]), when it is written ([`Deferred`]).
+/// [`Node::map`]), when it is written ([`Deferred`]); its identity, which the result about it
+/// names, is decided when it is planned ([`Generated`]).
 #[derive(Debug, Clone)]
 pub struct Create {
     pub after: usize,
+    pub id: Arc<ResourceId>,
+    pub file: Option<Arc<File>>,
     pub object: Deferred,
     pub message: Message,
+}
+
+/// What an object generated for a workload is called and where kpt writes it, decided once:
+/// the object built from it when written, and the result about it, share it.
+#[derive(Debug, Clone)]
+struct Generated {
+    id: Arc<ResourceId>,
+    /// `<dir>/<prefix>-<workload name>.yaml` beside the workload's file, under kpt.
+    file: Option<Arc<File>>,
+}
+
+impl Generated {
+    /// A `kind` object (`api_version`) for `w`, named by [`generated_name`], its file named
+    /// with `file_prefix`.
+    fn new(
+        w: &Workload,
+        (api_version, kind): (&str, &str),
+        file_prefix: &str,
+        inventory: &Inventory,
+    ) -> Self {
+        let id = ResourceId {
+            api_version: api_version.to_owned(),
+            kind: kind.to_owned(),
+            name: generated_name(w, inventory),
+            namespace: w.id.namespace.clone(),
+        };
+        let file = w.file.as_deref().map(|(file, _index)| {
+            let dir = file.rfind('/').and_then(|i| file.get(..=i)).unwrap_or("");
+            (format!("{dir}{file_prefix}-{}.yaml", w.id.name), None)
+        });
+        Generated {
+            id: Arc::new(id),
+            file: file.map(Arc::new),
+        }
+    }
+
+    /// A [`Create`] of the object `build` makes from this, after `w`'s item.
+    fn create(
+        self,
+        w: &Workload,
+        message: impl Into<Message>,
+        build: impl Fn(&Generated) -> Node<'static> + Send + Sync + 'static,
+    ) -> Create {
+        let (id, file) = (Arc::clone(&self.id), self.file.clone());
+        Create {
+            after: w.item,
+            id,
+            file,
+            object: Deferred::new(move || build(&self)),
+            message: message.into(),
+        }
+    }
+
+    /// The object's `apiVersion` and `kind`, then `metadata` ([`generated_metadata`]) for `w`.
+    fn head(&self, w: &WorkloadCore) -> [(&'static str, Node<'static>); 3] {
+        [
+            ("apiVersion", Node::string(self.id.api_version.clone())),
+            ("kind", Node::string(self.id.kind.clone())),
+            ("metadata", generated_metadata(w, self)),
+        ]
+    }
 }
 
 /// Everything the policies want done, in the order it will be applied and reported.
@@ -181,22 +245,20 @@ fn generated_name(w: &Workload, inventory: &Inventory) -> String {
     }
 }
 
-/// Metadata for an object generated for `w`, named `name` ([`generated_name`]): its name,
-/// namespace and labels, and kpt path annotations so kpt writes it beside the workload
-/// (`<dir>/<prefix>-<name>.yaml`). Never id or local-config annotations (see krm-protocol.md).
-fn generated_metadata(w: &WorkloadCore, file_prefix: &str, name: &str) -> Node<'static> {
+/// Metadata for an object generated for `w`: its name and namespace, the workload's labels,
+/// and kpt path annotations so kpt writes it beside the workload. Never id or local-config
+/// annotations (see krm-protocol.md).
+fn generated_metadata(w: &WorkloadCore, generated: &Generated) -> Node<'static> {
     let mut metadata = Fields::with_capacity(4);
-    metadata.push("name", Node::string(name.to_owned()));
-    if let Some(ns) = &w.id.namespace {
+    metadata.push("name", Node::string(generated.id.name.clone()));
+    if let Some(ns) = &generated.id.namespace {
         metadata.push("namespace", Node::string(ns.clone()));
     }
     if !w.labels.is_empty() {
         metadata.push("labels", string_map(w.labels.iter()));
     }
     let mut annotations = Fields::with_capacity(PATH_ANNOTATIONS.len() + 1);
-    if let Some((file, _index)) = w.file.as_deref() {
-        let dir = file.rfind('/').and_then(|i| file.get(..=i)).unwrap_or("");
-        let path = format!("{dir}{file_prefix}-{}.yaml", w.id.name);
+    if let Some((path, _index)) = generated.file.as_deref() {
         for key in PATH_ANNOTATIONS {
             annotations.push(key, Node::string(path.clone()));
         }
