@@ -77,7 +77,8 @@ pub struct ListItem<'l, 'a> {
 }
 
 /// [`parse_stream`], telling `take` each mapping of the stream's documents, and each mapping
-/// item of a top-level mapping's `items`, as soon as it is read. When `take` returns true it has
+/// item of a top-level mapping's `items`, as soon as it is read (not an anchored one: an alias
+/// to it must copy it). When `take` returns true it has
 /// kept what it needs of the item (its text), and an empty sequence stands in the item's place:
 /// its tree is freed while the next items are read, so the reading thread reuses its memory at
 /// once (bench/README.md).
@@ -214,7 +215,9 @@ impl<'a> Builder<'a, '_> {
                 }) => {
                     let entries = self.entries.drain(start..).collect();
                     let map = Node::Map(Map { entries, form });
-                    if self.offer_list_item(&map, offset, span) {
+                    // An anchored item stays: an alias to it must copy the item, not the
+                    // placeholder.
+                    if anchor == 0 && self.offer_list_item(&map, offset, span) {
                         return self.complete(Node::seq([]), anchor, span);
                     }
                     self.complete(map, anchor, span)
@@ -621,6 +624,22 @@ mod tests {
     /// Each mapping document is offered as soon as it is read, with its place among the
     /// documents and its text (a comment above it is not part of it); a flow mapping comes
     /// without text, and other documents are not offered.
+    /// An anchored item is not offered, so an alias to it copies the item.
+    #[test]
+    fn anchored_items_are_not_offered() {
+        let input = "items:\n- &svc\n  kind: Service\n- *svc\n";
+        let mut offered = 0;
+        let docs = parse_stream_with(input, &mut |item| {
+            offered += usize::from(item.list.is_some());
+            item.list.is_some()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(offered, 0);
+        let items = docs.first().and_then(|d| d.get("items")).map(Node::to_json);
+        let service = serde_json::json!({"kind": "Service"});
+        assert_eq!(items, Some(serde_json::json!([service.clone(), service])));
+    }
+
     #[test]
     fn documents_are_offered_as_read() {
         let input =
