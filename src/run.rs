@@ -173,8 +173,7 @@ fn read_declared_kinds(items: &mut [Doc<'_>], policy: &Policy) {
     for doc in items.iter_mut() {
         if let Doc::Passed(p) = doc {
             if declared.iter().any(|d| d.matches(p.kind, p.api_version)) {
-                let passed = std::mem::replace(doc, Doc::Tree(Node::seq([])));
-                *doc = Doc::Tree(passed.into_tree());
+                *doc = Doc::Tree(p.tree());
             }
         }
     }
@@ -467,9 +466,10 @@ fn known_or_read(known: &[Option<Identity>], item: usize, node: &Node<'_>) -> Id
 /// [`known_or_read`] for an item that may be kept as text, which is read back (no policy makes
 /// findings about such kinds, so this does not happen in a run).
 fn known_or_read_doc(known: &[Option<Identity>], item: usize, doc: &Doc<'_>) -> Identity {
-    match doc.as_tree() {
-        Some(node) => known_or_read(known, item, node),
-        None => known_or_read(known, item, &doc.clone().into_tree()),
+    match doc {
+        Doc::Tree(node) => known_or_read(known, item, node),
+        Doc::Passed(p) => known_or_read(known, item, &p.tree()),
+        Doc::Deferred(d) => known_or_read(known, item, &d.build()),
     }
 }
 

@@ -75,6 +75,8 @@ pub struct Create {
 /// the object built from it when written, and the result about it, share it.
 #[derive(Debug, Clone)]
 struct Generated {
+    /// `apiVersion` and `kind`, as the object writes them (borrowed, not the id's copies).
+    head: (&'static str, &'static str),
     id: Arc<ResourceId>,
     /// `<dir>/<prefix>-<workload name>.yaml` beside the workload's file, under kpt.
     file: Option<Arc<File>>,
@@ -85,7 +87,7 @@ impl Generated {
     /// with `file_prefix`.
     fn new(
         w: &Workload,
-        (api_version, kind): (&str, &str),
+        (api_version, kind): (&'static str, &'static str),
         file_prefix: &str,
         inventory: &Inventory,
     ) -> Self {
@@ -100,6 +102,7 @@ impl Generated {
             (format!("{dir}{file_prefix}-{}.yaml", w.id.name), None)
         });
         Generated {
+            head: (api_version, kind),
             id: Arc::new(id),
             file: file.map(Arc::new),
         }
@@ -125,8 +128,8 @@ impl Generated {
     /// The object's `apiVersion` and `kind`, then `metadata` ([`generated_metadata`]) for `w`.
     fn head(&self, w: &WorkloadCore) -> [(&'static str, Node<'static>); 3] {
         [
-            ("apiVersion", Node::string(self.id.api_version.clone())),
-            ("kind", Node::string(self.id.kind.clone())),
+            ("apiVersion", Node::string(self.head.0)),
+            ("kind", Node::string(self.head.1)),
             ("metadata", generated_metadata(w, self)),
         ]
     }

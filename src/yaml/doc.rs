@@ -74,12 +74,12 @@ impl<'a> Doc<'a> {
         nodes.into_iter().map(Doc::Tree).collect()
     }
 
-    /// The document as a tree; a text is read back (see [`read_back`]).
+    /// The document as a tree; a text is read back (see [`Passed::tree`]).
     #[must_use]
     pub fn into_tree(self) -> Node<'a> {
         match self {
             Doc::Tree(node) => node,
-            Doc::Passed(passed) => read_back(&passed),
+            Doc::Passed(passed) => passed.tree(),
             Doc::Deferred(deferred) => deferred.build(),
         }
     }
@@ -116,23 +116,26 @@ impl<'a> Doc<'a> {
         match self {
             Doc::Tree(node) => emit_seq_item(out, node),
             // A document written as an item: never in a run, whose output keeps the input's mode.
-            Doc::Passed(passed) if passed.document => emit_seq_item(out, &read_back(passed)),
+            Doc::Passed(passed) if passed.document => emit_seq_item(out, &passed.tree()),
             Doc::Passed(passed) => out.push_str(passed.text),
             Doc::Deferred(deferred) => emit_seq_item(out, &deferred.build()),
         }
     }
 }
 
-/// A kept item's text read back as a tree. The text is what the writer writes for it, so it
-/// always reads; were it not to, the text itself is the document.
-fn read_back<'a>(passed: &Passed<'_>) -> Node<'a> {
-    let mut document = String::new();
-    if passed.document {
-        document.push_str(passed.text);
-    } else {
-        write_document_text(&mut document, passed.text);
+impl Passed<'_> {
+    /// The item's text read back as a tree. The text is what the writer writes for it, so it
+    /// always reads; were it not to, the text itself is the document.
+    #[must_use]
+    pub fn tree(&self) -> Node<'static> {
+        let mut document = String::new();
+        if self.document {
+            document.push_str(self.text);
+        } else {
+            write_document_text(&mut document, self.text);
+        }
+        read_own(&document).unwrap_or_else(|| Node::Scalar(Scalar::string(document)))
     }
-    read_own(&document).unwrap_or_else(|| Node::Scalar(Scalar::string(document)))
 }
 
 /// A block mapping's text as a sequence item, written as a document. Its entries sit two columns
@@ -167,10 +170,10 @@ mod tests {
     }
 
     /// An item kept as its text is written, as a sequence item and as a document, exactly as its
-    /// tree is, and so are a document kept as its text and a deferred object: nested and compact sequences, flow collections,
-    /// literal blocks with empty and whitespace-only lines and an indentation indicator, folded
-    /// blocks re-indented from their source, keys too long to be implicit, quoted and multi-line
-    /// new strings.
+    /// tree is, and so are a document kept as its text and a deferred object: nested and compact
+    /// sequences, flow collections, literal blocks with empty and whitespace-only lines and an
+    /// indentation indicator, folded blocks re-indented from their source, keys too long to be
+    /// implicit, quoted and multi-line new strings.
     #[test]
     fn kept_and_deferred_documents_are_written_as_their_trees() {
         let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {app: web, 'on': yes}\n\

@@ -78,10 +78,9 @@ pub struct ListItem<'l, 'a> {
 
 /// [`parse_stream`], telling `take` each mapping of the stream's documents, and each mapping
 /// item of a top-level mapping's `items`, as soon as it is read (not an anchored one: an alias
-/// to it must copy it). When `take` returns true it has
-/// kept what it needs of the item (its text), and an empty sequence stands in the item's place:
-/// its tree is freed while the next items are read, so the reading thread reuses its memory at
-/// once (bench/README.md).
+/// to it must copy it). When `take` returns true it has kept what it needs of the item (its
+/// text), and an empty sequence stands in the item's place: its tree is freed while the next
+/// items are read, so the reading thread reuses its memory at once (bench/README.md).
 pub fn parse_stream_with<'a>(
     input: &'a str,
     take: &mut dyn FnMut(ListItem<'_, 'a>) -> bool,
@@ -253,45 +252,33 @@ impl<'a> Builder<'a, '_> {
     /// Offers `map` to `take` when it is a document or an item of a top-level mapping's
     /// `items`; true when taken.
     fn offer_list_item(&mut self, map: &Node<'a>, offset: Option<usize>, end: &Span) -> bool {
-        if self.stack.is_empty() {
-            // From the start of its first line up to the start of the line that follows.
-            let source = offset.zip(end.byte_range()).and_then(|(at, end)| {
-                let opens_line = at == 0 || self.input.get(..at)?.ends_with('\n');
-                let text = self.input.get(at..end.start)?;
-                (opens_line && text.ends_with('\n')).then_some(text)
-            });
-            let item = ListItem {
-                list: None,
-                index: self.docs.len(),
-                node: map,
-                source,
-            };
-            return (self.take)(item);
-        }
-        let [Frame::Map {
-            start: list_start,
-            key: Some(key),
-            ..
-        }, Frame::Seq {
-            start: items_start, ..
-        }] = self.stack.as_slice()
-        else {
-            return false;
+        let (list, index, prefix) = match self.stack.as_slice() {
+            [] => (None, self.docs.len(), ""),
+            [Frame::Map {
+                start: list_start,
+                key: Some(key),
+                ..
+            }, Frame::Seq {
+                start: items_start, ..
+            }] if key.value == "items" => (
+                Some(self.entries.get(*list_start..).unwrap_or_default()),
+                self.items.len().saturating_sub(*items_start),
+                "- ",
+            ),
+            _ => return false,
         };
-        if key.value != "items" {
-            return false;
-        }
-        // `- ` at the start of a line, up to the start of the line that follows (the next item's
-        // `- `). A flow mapping ends at its `}` and so is left without text.
+        // From the start of the line its first key is on (a list item's `- ` opens that line) to
+        // the start of the line that follows (the next item's `- `, a `---` or the end). A flow
+        // mapping ends at its `}` and so is left without text.
         let source = offset.zip(end.byte_range()).and_then(|(at, end)| {
-            let dash = at.checked_sub(2)?;
-            let opens_line = dash == 0 || self.input.get(..dash)?.ends_with('\n');
-            let text = self.input.get(dash..end.start)?;
-            (opens_line && text.starts_with("- ") && text.ends_with('\n')).then_some(text)
+            let start = at.checked_sub(prefix.len())?;
+            let opens_line = start == 0 || self.input.get(..start)?.ends_with('\n');
+            let text = self.input.get(start..end.start)?;
+            (opens_line && text.starts_with(prefix) && text.ends_with('\n')).then_some(text)
         });
         let item = ListItem {
-            list: Some(self.entries.get(*list_start..).unwrap_or_default()),
-            index: self.items.len().saturating_sub(*items_start),
+            list,
+            index,
             node: map,
             source,
         };
