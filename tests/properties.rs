@@ -1446,6 +1446,7 @@ proptest! {
                 kind: "Thing",
                 namespace: None,
                 name: "",
+                config_map_data: None,
             }));
             prop_assert_eq!(written(&[passed.clone(), passed]), written(&trees));
         }
