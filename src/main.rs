@@ -79,6 +79,7 @@ enum Command {
 
 fn main() -> ExitCode {
     no_huge_pages();
+    return_freed_pages();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Presets) => print_presets(),
@@ -142,6 +143,25 @@ fn no_huge_pages() {
     // SAFETY: prctl with PR_SET_THP_DISABLE reads no memory; failure only keeps huge pages.
     unsafe {
         libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+/// Has mimalloc hand pages it no longer uses back to the kernel at once instead of 10 ms later.
+/// A run frees as it goes (the trees of items kept as text, each pod view once planned), and the
+/// delayed pages counted in the peak RSS: 12 MB of 216 at 10,000 workloads, at no measured cost
+/// in time (bench/README.md).
+fn return_freed_pages() {
+    /// `mi_option_purge_delay` in mimalloc 2's `mi_option_e` (mimalloc.h), which libmimalloc-sys
+    /// 0.1.49 does not name. Set only if it reads as its documented default, 10 ms: another
+    /// mimalloc would leave it unset rather than set something else.
+    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    const DEFAULT_MS: std::ffi::c_long = 10;
+    // SAFETY: mi_option_get and mi_option_set read and write one integer of mimalloc's options
+    // table; the option index is in range for mimalloc 2, whose sys crate version is pinned.
+    unsafe {
+        if libmimalloc_sys::mi_option_get(PURGE_DELAY) == DEFAULT_MS {
+            libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+        }
     }
 }
 
