@@ -280,7 +280,7 @@ fn descend<'n, 'a>(
                     if !create {
                         return None;
                     }
-                    m.insert(k, Node::Map(Map::new()));
+                    m.set(k.clone(), Node::Map(Map::new()));
                 }
                 m.get_mut(k)?
             }

@@ -92,8 +92,8 @@ impl Report {
         out.insert("severity".into(), json!(self.severity.as_str()));
         if let Some(r) = &self.resource {
             let mut rr = Map::new();
-            rr.insert("apiVersion".into(), json!(r.api_version));
-            rr.insert("kind".into(), json!(r.kind));
+            rr.insert("apiVersion".into(), json!(&*r.api_version));
+            rr.insert("kind".into(), json!(&*r.kind));
             rr.insert("name".into(), json!(r.name));
             if let Some(ns) = &r.namespace {
                 rr.insert("namespace".into(), json!(ns));

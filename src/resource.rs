@@ -6,7 +6,7 @@ use std::fmt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::Serialize;
 
-use crate::yaml::Node;
+use crate::yaml::{interned, Cow, Node};
 
 /// `envpolicy.dev/skip: "true"` leaves a resource alone.
 pub const SKIP_ANNOTATION: &str = "envpolicy.dev/skip";
@@ -24,19 +24,19 @@ pub const PACKAGE_PATH_ANNOTATION: &str = "internal.config.kubernetes.io/package
 
 /// A resource's labels, in key order. A `BTreeMap`'s first node has room for eleven pairs
 /// (544 bytes for strings), and the inventory keeps the labels of every workload: most have
-/// two to five.
+/// two to five. Well-known keys (`app.kubernetes.io/name`) are borrowed, not copied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Labels(Box<[(String, String)]>);
+pub struct Labels(Box<[(Cow<'static, str>, Box<str>)]>);
 
 impl Labels {
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&str> {
-        let at = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
-        self.0.get(at).map(|(_, value)| value.as_str())
+        let at = self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()?;
+        self.0.get(at).map(|(_, value)| &**value)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter().map(|(k, v)| (&**k, &**v))
     }
 
     #[must_use]
@@ -47,7 +47,15 @@ impl Labels {
 
 impl From<BTreeMap<String, String>> for Labels {
     fn from(map: BTreeMap<String, String>) -> Self {
-        Labels(map.into_iter().collect())
+        let known_or = |key: String| match interned(&key) {
+            known if known.is_borrowed() => known,
+            _ => Cow::from(key),
+        };
+        Labels(
+            map.into_iter()
+                .map(|(key, value)| (known_or(key), value.into_boxed_str()))
+                .collect(),
+        )
     }
 }
 
@@ -115,10 +123,37 @@ impl From<LabelSelector> for Selector {
 /// apiVersion, kind, namespace and name: how results and users refer to a resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ResourceId {
-    pub api_version: String,
-    pub kind: String,
+    /// Borrowed for the built-in kinds ([`known_text`]), as nearly every item's are.
+    pub api_version: Cow<'static, str>,
+    pub kind: Cow<'static, str>,
     pub name: String,
     pub namespace: Option<String>,
+}
+
+/// An apiVersion or kind: one of the built-in ones borrowed from this table, else copied. A run
+/// keeps tens of thousands of identities (the inventory's, new objects', results').
+#[must_use]
+pub fn known_text(text: &str) -> Cow<'static, str> {
+    const KNOWN: &[&str] = &[
+        "v1",
+        "apps/v1",
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ConfigMap",
+        "Service",
+        "policy/v1",
+        "PodDisruptionBudget",
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        "batch/v1",
+        "Job",
+        "CronJob",
+    ];
+    match KNOWN.iter().find(|known| **known == text) {
+        Some(known) => Cow::borrowed(known),
+        None => Cow::owned(text.to_owned()),
+    }
 }
 
 impl ResourceId {
@@ -126,8 +161,8 @@ impl ResourceId {
     pub fn of(item: &Node<'_>) -> Self {
         let (namespace, kind, name) = namespace_kind_name(item);
         ResourceId {
-            api_version: item.str_at(&["apiVersion"]).unwrap_or_default().to_owned(),
-            kind: kind.to_owned(),
+            api_version: known_text(item.str_at(&["apiVersion"]).unwrap_or_default()),
+            kind: known_text(kind),
             name: name.to_owned(),
             namespace: namespace.map(str::to_owned),
         }

@@ -952,7 +952,7 @@ fn identity(item: &Value) -> (String, String, String) {
 fn report_identity(r: &Report) -> Option<(String, String, String)> {
     let id = r.resource.as_ref()?;
     Some((
-        id.kind.clone(),
+        id.kind.to_string(),
         id.namespace.clone().unwrap_or_default(),
         id.name.clone(),
     ))
@@ -1160,8 +1160,8 @@ fn check_nothing_lost(input_text: &str, input: &[Value], out: &Output) -> Result
         };
         let path = r.file.as_deref().map(|(path, _)| path.as_str());
         let named = |item: &&Value| {
-            item["apiVersion"] == id.api_version
-                && item["kind"] == id.kind
+            item["apiVersion"] == *id.api_version
+                && item["kind"] == *id.kind
                 && item["metadata"]["name"] == id.name
                 && item["metadata"]["namespace"].as_str() == id.namespace.as_deref()
                 && item["metadata"]["annotations"]["config.kubernetes.io/path"].as_str() == path

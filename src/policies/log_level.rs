@@ -109,11 +109,7 @@ pub fn config_map_edits(
 /// One ConfigMap's log-level keys, at the level of the workload that decides it.
 fn level_edits(cm: &ConfigMap, wanted: &Levels<'_>) -> Vec<(usize, Edit)> {
     let ns = cm.id.namespace.as_deref();
-    let Some((settings, by)) = cm
-        .names
-        .iter()
-        .find_map(|name| wanted.get(&(ns, name.as_str())))
-    else {
+    let Some((settings, by)) = cm.names().find_map(|name| wanted.get(&(ns, name))) else {
         return Vec::new();
     };
     let mut edits = Vec::new();

@@ -20,7 +20,7 @@ use crate::edit::{Edit, FieldPath, Message};
 use crate::inventory::{Inventory, Workload, WorkloadCore};
 use crate::report::{shared, shared_with};
 use crate::resource::{File, ResourceId, Selector, PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
-use crate::yaml::{Cow, Deferred, Fields, Key, Map, Node};
+use crate::yaml::{interned, Cow, Deferred, Fields, Key, Map, Node};
 
 pub use checks::{input_checks, looks_like_secret, unmatched_selectors};
 pub use config_hash::config_hash_edits;
@@ -92,8 +92,8 @@ impl Generated {
         inventory: &Inventory,
     ) -> Self {
         let id = ResourceId {
-            api_version: api_version.to_owned(),
-            kind: kind.to_owned(),
+            api_version: Cow::borrowed(api_version),
+            kind: Cow::borrowed(kind),
             name: generated_name(w, inventory),
             namespace: w.id.namespace.clone(),
         };
@@ -345,10 +345,7 @@ fn label_selector_node(selector: &Selector) -> Node<'static> {
 /// Labels (or any string map) as a new block mapping, in key order.
 fn string_map<'p>(pairs: impl IntoIterator<Item = (&'p str, &'p str)>) -> Node<'static> {
     Node::Map(Map::block(pairs.into_iter().map(|(key, value)| {
-        (
-            Key::new(Cow::owned(key.to_owned())),
-            Node::string(value.to_owned()),
-        )
+        (Key::new(interned(key)), Node::string(value.to_owned()))
     })))
 }
 

@@ -361,12 +361,15 @@ impl<'a> Map<'a> {
 
     /// Sets `key` to `value`: in place when the key exists (keeping its position), else appended.
     pub fn insert(&mut self, key: &str, value: Node<'a>) {
-        match self.get_mut(key) {
+        self.set(Cow::owned(key.to_owned()), value);
+    }
+
+    /// [`Map::insert`] of a key that may be borrowed: a field name the code wrote costs no copy
+    /// and no boxed key (edits add tens of thousands of parents such as `affinity`).
+    pub fn set(&mut self, key: Cow<'a, str>, value: Node<'a>) {
+        match self.get_mut(&key) {
             Some(slot) => *slot = value,
-            None => push_exact(
-                &mut self.entries,
-                (Key::new(Cow::owned(key.to_owned())), value),
-            ),
+            None => push_exact(&mut self.entries, (Key::new(key), value)),
         }
     }
 
@@ -423,11 +426,17 @@ fn field_name<'a>(key: &'static str) -> Key<'a> {
 }
 
 /// Keys and common values of the JSON that still becomes nodes (edit values: anti-affinity
-/// terms, spread constraints, HPA metrics, strategies; new PDBs' selectors), borrowed instead of
-/// copied: a run converts tens of thousands. New objects and results are built without JSON.
-fn interned(text: &str) -> Cow<'static, str> {
+/// terms, spread constraints, HPA metrics, strategies; new PDBs' selectors), and the label keys
+/// of selectors copied into new nodes, borrowed instead of copied: a run converts tens of
+/// thousands. New objects and results are built without JSON.
+pub(crate) fn interned(text: &str) -> Cow<'static, str> {
     const COMMON: &[&str] = &[
         "name",
+        // Label keys copied from selectors into anti-affinity terms and spread constraints.
+        "app",
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/component",
         "labelSelector",
         "matchLabels",
         "matchExpressions",
@@ -800,5 +809,20 @@ mod tests {
         for node in &nodes {
             assert_eq!(node.json_text(), node.to_json().to_string(), "{node:?}");
         }
+    }
+
+    /// A key set from a borrowed field name is kept as that text, not boxed, and a key that is
+    /// there already is set in place.
+    #[test]
+    fn set_keeps_borrowed_keys_and_places() {
+        let mut map = Map::block([(Key::Plain("a"), Node::int(1))]);
+        map.set(Cow::borrowed("affinity"), Node::int(2));
+        map.set(Cow::borrowed("a"), Node::int(3));
+        map.insert("owned", Node::int(4));
+        let keys: Vec<(&str, bool)> = (map.entries.iter())
+            .map(|(k, _)| (k.as_str(), matches!(k, Key::Plain(_))))
+            .collect();
+        assert_eq!(keys, [("a", true), ("affinity", true), ("owned", false)]);
+        assert_eq!(map.get("a").and_then(Node::as_str), Some("3"));
     }
 }
