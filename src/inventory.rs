@@ -16,10 +16,10 @@ use crate::config::PodTemplatePath;
 use crate::edit::FieldPath;
 use crate::parallel::map_in_order;
 use crate::resource::{
-    file_of, file_path_of, group_of, is_local_config, is_skipped, known_text, namespace_kind_name,
-    File, Labels, ResourceId, Selector, LOCAL_CONFIG_ANNOTATION, SKIP_ANNOTATION,
+    file_of, file_path_of, group_of, is_local_config, is_skipped, namespace_kind_name, File,
+    Labels, ResourceId, Selector,
 };
-use crate::yaml::{from_node, ConfigMapData, Cow, Doc, Key, Node, Passed};
+use crate::yaml::{from_node, Cow, Doc, Node};
 
 /// How a kind rolls out new pods: which strategy fields the rollout policy sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -527,12 +527,24 @@ impl Fact {
                 // Only string values are read (log level keys, secret-looking names); anything
                 // else passes through untouched: it is not envpolicy's to reject a ConfigMap
                 // no selected workload may even read.
-                let data = node
+                let strings = node
                     .get("data")
                     .and_then(Node::as_map)
                     .into_iter()
                     .flat_map(|m| m.entries.iter())
-                    .filter_map(|(k, v)| Some((k.as_str(), Some(v.as_str()?))));
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
+                let mut level_entries = Vec::new();
+                let mut flagged_keys = Vec::new();
+                for (key, value) in strings {
+                    if wanted.config_map_keys.contains(key) {
+                        level_entries.push((key.to_owned(), value.to_owned()));
+                    }
+                    if (wanted.flagged_key)(key) {
+                        flagged_keys.push(key.to_owned());
+                    }
+                }
+                level_entries.sort_unstable();
+                flagged_keys.sort_unstable();
                 let generated = crate::resource::annotation(
                     node,
                     "internal.config.kubernetes.io/needsHashSuffix",
@@ -541,117 +553,25 @@ impl Fact {
                     node,
                     "internal.config.kubernetes.io/previousNames",
                 );
-                let mut previous: Vec<String> = (previous.into_iter())
+                let mut previous_names: Vec<String> = (previous.into_iter())
                     .flat_map(|p| p.split(','))
                     .map(str::trim)
                     .filter(|n| !n.is_empty() && *n != id.name)
                     .map(str::to_owned)
                     .collect();
-                previous.dedup();
-                config_map(item, id, generated, previous.into(), data, wanted)
-                    .map_or(Fact::Other, Fact::ConfigMap)
+                previous_names.dedup();
+                Fact::ConfigMap(ConfigMap {
+                    item,
+                    id,
+                    generated,
+                    previous_names: previous_names.into(),
+                    level_entries,
+                    flagged_keys,
+                })
             }
             _ => Fact::Other,
         })
     }
-}
-
-/// A ConfigMap's fact from its `data` scalars by key (`None`: a value not at hand, see
-/// [`ConfigMapData`]); `None` when a wanted key's value is not at hand.
-fn config_map<'s>(
-    item: usize,
-    id: ResourceId,
-    generated: bool,
-    previous_names: Box<[String]>,
-    data: impl Iterator<Item = (&'s str, Option<&'s str>)>,
-    wanted: &Wanted<'_>,
-) -> Option<ConfigMap> {
-    let mut level_entries = Vec::new();
-    let mut flagged_keys = Vec::new();
-    for (key, value) in data {
-        if wanted.config_map_keys.contains(key) {
-            level_entries.push((key.to_owned(), value?.to_owned()));
-        }
-        if (wanted.flagged_key)(key) {
-            flagged_keys.push(key.to_owned());
-        }
-    }
-    level_entries.sort_unstable();
-    flagged_keys.sort_unstable();
-    Some(ConfigMap {
-        item,
-        id,
-        generated,
-        previous_names,
-        level_entries,
-        flagged_keys,
-    })
-}
-
-/// What the inventory reads of an item kept as text: a ConfigMap from its noted data (its tree
-/// read back only when a wanted value is a block or escaped), anything else nothing.
-fn kept_fact(item: usize, kept: &Passed<'_>, wanted: &Wanted<'_>) -> Result<Fact, InputError> {
-    let Some(data) = &kept.config_map_data else {
-        return Ok(Fact::Other);
-    };
-    let id = ResourceId {
-        api_version: known_text(kept.api_version),
-        kind: known_text(kept.kind),
-        name: kept.name.to_owned(),
-        namespace: kept.namespace.map(str::to_owned),
-    };
-    match config_map(
-        item,
-        id,
-        false,
-        Box::default(),
-        data.iter().copied(),
-        wanted,
-    ) {
-        Some(cm) => Ok(Fact::ConfigMap(cm)),
-        None => Fact::of(item, &kept.tree(), wanted),
-    }
-}
-
-/// The `data` a ConfigMap item may be kept as text with ([`ConfigMapData`]): `None` unless it is
-/// a ConfigMap whose every fact the inventory reads is its name and data, with keys that are
-/// input text as is. The annotations that make it skipped, local config, generated or renamed
-/// keep it a tree, read as before.
-#[must_use]
-pub fn config_map_data<'a>(node: &Node<'a>) -> Option<ConfigMapData<'a>> {
-    let (api_version, kind) = (node.str_at(&["apiVersion"])?, node.str_at(&["kind"])?);
-    if (group_of(api_version), kind) != ("", "ConfigMap") {
-        return None;
-    }
-    let read_annotations = [
-        SKIP_ANNOTATION,
-        LOCAL_CONFIG_ANNOTATION,
-        "internal.config.kubernetes.io/needsHashSuffix",
-        "internal.config.kubernetes.io/previousNames",
-    ];
-    if read_annotations
-        .iter()
-        .any(|key| node.get_path(&["metadata", "annotations", key]).is_some())
-    {
-        return None;
-    }
-    let Some(data) = node.get("data") else {
-        return Some(Box::default());
-    };
-    let Some(data) = data.as_map() else {
-        return Some(Box::default());
-    };
-    data.entries
-        .iter()
-        .filter_map(|(key, value)| {
-            let value = value.as_scalar()?;
-            let key = match key {
-                Key::Plain(text) => Some(*text),
-                Key::Scalar(s) => s.borrowed(),
-            };
-            Some(key.map(|k| (k, value.borrowed())))
-        })
-        .collect()
 }
 
 #[derive(Debug, Default)]
@@ -695,10 +615,9 @@ impl Inventory {
         let facts = map_in_order(
             items.iter().enumerate().collect(),
             min_part,
-            |(item, doc)| match doc {
-                Doc::Tree(node) => Fact::of(item, node, wanted),
-                Doc::Passed(kept) => kept_fact(item, kept, wanted),
-                Doc::Deferred(_) => Ok(Fact::Other),
+            |(item, doc)| match doc.as_tree() {
+                Some(node) => Fact::of(item, node, wanted),
+                None => Ok(Fact::Other),
             },
         );
         // Sized from the facts: growing the lists and rehashing the maps item by item cost
@@ -1202,40 +1121,6 @@ mod tests {
             .collect();
         assert_eq!(entries, [("LOG_LEVEL", "debug"), ("app_log", "warn")]);
         assert_eq!(cm.flagged_keys, ["API_TOKEN", "DB_PASSWORD"]);
-    }
-
-    /// ConfigMaps kept as text (their data noted, a block value read from the tree) give the
-    /// inventory the same facts as their trees: the golden case's, with every key wanted.
-    #[test]
-    fn config_maps_kept_as_text_read_as_their_trees() {
-        let stdin = include_str!("../testdata/configmaps-kept-as-text/input.yaml");
-        let input = crate::wire::read(stdin, None).unwrap_or_else(|e| panic!("{e:#}"));
-        let kept = input.items;
-        assert!(
-            (kept.iter()).any(|d| matches!(d, Doc::Passed(p) if p.config_map_data.is_some())),
-            "no ConfigMap kept as text"
-        );
-        let trees = Doc::trees(kept.iter().map(|d| d.clone().into_tree()).collect());
-        let wanted = Wanted {
-            config_map_keys: [
-                "LOG_LEVEL",
-                "log_level",
-                "color",
-                "settings.json",
-                "api_token",
-            ]
-            .into_iter()
-            .collect(),
-            flagged_key: |key| key.contains("token") || key.starts_with("LOG"),
-            ..Wanted::default()
-        };
-        let facts = |items: &[Doc<'_>]| {
-            let inventory = Inventory::read(items, &wanted, 1).expect("inventory");
-            format!("{:?}", inventory.config_maps)
-        };
-        let from_trees = facts(&trees);
-        assert!(from_trees.contains("\"DEBUG\\n\""), "{from_trees}");
-        assert_eq!(facts(&kept), from_trees);
     }
 
     /// The name indexes find every entry under a (namespace, name), in input order, and nothing

@@ -59,11 +59,79 @@ impl ValueText {
     }
 }
 
+/// A result's message: text shared with equal messages (see [`shared`]), or, for a new object,
+/// text about the workload it was made for, written out when the result is written. As text,
+/// each creation result held its own copy, since it names the workload: 2.8 MB of the results
+/// at 10,000 workloads (bench/README.md). Two words either way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Text(Arc<str>),
+    About(Arc<About>),
+}
+
+/// Text with a workload's identity written at `at` (see [`Message::about`]).
+#[derive(Debug, PartialEq)]
+pub struct About {
+    text: Arc<str>,
+    at: usize,
+    workload: Arc<ResourceId>,
+}
+
+impl Message {
+    /// `before`, the workload's identity as results name it (`Deployment shop/web`), `after`.
+    #[must_use]
+    pub fn about(before: &str, workload: &Arc<ResourceId>, after: &str) -> Self {
+        Message::About(Arc::new(About {
+            text: shared_with(|text| {
+                text.push_str(before);
+                text.push_str(after);
+            }),
+            at: before.len(),
+            workload: Arc::clone(workload),
+        }))
+    }
+
+    /// The message as written.
+    #[must_use]
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Message::Text(text) => std::borrow::Cow::Borrowed(text),
+            Message::About(about) => {
+                let (before, after) = about.text.split_at_checked(about.at).unwrap_or_default();
+                std::borrow::Cow::Owned(format!("{before}{}{after}", about.workload))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text.into())
+    }
+}
+
+impl From<Arc<str>> for Message {
+    fn from(text: Arc<str>) -> Self {
+        Message::Text(text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub severity: Severity,
-    /// Shared with equal messages (see [`shared`]).
-    pub message: Arc<str>,
+    pub message: Message,
     /// Shared by the reports of one resource (a workload gets ten or so).
     pub resource: Option<Arc<ResourceId>>,
     /// Boxed: most reports carry one, but a report without it stays small.
@@ -77,7 +145,7 @@ impl Report {
     pub fn error(message: impl Into<String>) -> Self {
         Report {
             severity: Severity::Error,
-            message: message.into().into(),
+            message: Message::Text(message.into().into()),
             resource: None,
             field: None,
             file: None,
@@ -88,7 +156,7 @@ impl Report {
     #[must_use]
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
-        out.insert("message".into(), json!(&*self.message));
+        out.insert("message".into(), json!(&*self.message.text()));
         out.insert("severity".into(), json!(self.severity.as_str()));
         if let Some(r) = &self.resource {
             let mut rr = Map::new();
@@ -134,7 +202,7 @@ impl Report {
     /// one after the other, and writing its reference again was a third of writing a result.
     pub fn write_seq_item_with(&self, out: &mut String, memo: &mut RefTexts) {
         let head = [
-            ("message", Field::Str(&self.message)),
+            ("message", Field::Str(&self.message.text())),
             ("severity", Field::Str(self.severity.as_str())),
         ];
         emit_fields_seq_item(out, &head);

@@ -41,8 +41,7 @@ pub struct Scratch {
 }
 
 /// [`run`] with the given parallelism; the output does not depend on it. `items` are trees but
-/// for those the reader kept as text ([`Doc::Passed`]): kinds no policy reads, and ConfigMaps,
-/// read back when edited.
+/// for those the reader kept as text ([`Doc::Passed`]), which no policy reads or edits.
 pub fn run_with<'a>(
     mut items: Vec<Doc<'a>>,
     policy: &Policy,
@@ -165,7 +164,7 @@ pub fn run_with<'a>(
 }
 
 /// Items kept as text whose kind `podTemplatePaths` declares a workload are read back as trees:
-/// the reader keeps only kinds no built-in policy edits, before the policy is known.
+/// the reader keeps only kinds no built-in policy reads, before the policy is known.
 fn read_declared_kinds(items: &mut [Doc<'_>], policy: &Policy) {
     let declared = policy.pod_template_paths();
     if declared.is_empty() {
@@ -357,7 +356,6 @@ fn apply_edits(
     known: &[Option<Identity>],
     min_part: usize,
 ) -> Result<()> {
-    read_edited_back(items, edits.iter().map(|(item, _)| *item));
     let runs: Vec<(usize, Vec<Edit>)> = consecutive_runs(edits, |(item, _)| *item)
         .into_iter()
         .map(|(item, run)| (item, run.into_iter().map(|(_, edit)| edit).collect()))
@@ -397,19 +395,6 @@ fn apply_edits(
     Ok(())
 }
 
-/// Items kept as text that edits are for (a ConfigMap whose log level changes) are read back as
-/// trees first: the text is what the writer writes for the tree, so the output is the same as
-/// had the tree been kept.
-fn read_edited_back(items: &mut [Doc<'_>], edited: impl Iterator<Item = usize>) {
-    for item in edited {
-        if let Some(doc) = items.get_mut(item) {
-            if let Doc::Passed(kept) = doc {
-                *doc = Doc::Tree(kept.tree());
-            }
-        }
-    }
-}
-
 /// Applies one item's edits in order and reports each that changed something (so a second run
 /// reports no changes); true when one did.
 fn apply_item_edits(
@@ -425,7 +410,7 @@ fn apply_item_edits(
             changed = true;
             reports.push(Report {
                 severity: Severity::Info,
-                message: shared(&message),
+                message: shared(&message).into(),
                 resource: Some(id.clone()),
                 field: Some(Box::new(FieldReport {
                     path: shared_with(|text| path.write_text(text)),
@@ -504,7 +489,7 @@ fn finding_reports(
         run.into_iter()
             .map(|finding| Report {
                 severity: finding.severity,
-                message: finding.message,
+                message: finding.message.into(),
                 resource: resource.clone(),
                 field: finding.path.map(|path| {
                     Box::new(FieldReport {
@@ -532,7 +517,7 @@ impl From<Create> for Made {
         let (id, file) = (create.id, create.file);
         let report = Report {
             severity: Severity::Info,
-            message: shared(&create.message),
+            message: create.message,
             resource: Some(id),
             field: None,
             file,

@@ -6,7 +6,7 @@
 
 use anyhow::{anyhow, bail, Context as _, Result};
 
-use crate::inventory::{config_map_data, never_read};
+use crate::inventory::never_read;
 use crate::report::Report;
 use crate::yaml::{
     emit_document_into, emit_entry, emit_seq_item, parse_stream, parse_stream_with, with_scratch,
@@ -41,8 +41,7 @@ fn names_resource_list<'n>(field: impl Fn(&str) -> Option<&'n str>) -> bool {
 }
 
 /// An item (a ResourceList's, or a document of a stream) of a kind no policy reads or edits
-/// ([`never_read`]), or a ConfigMap whose facts are its name and data ([`config_map_data`],
-/// noted with it), kept as its source text when that is exactly what the writer would write
+/// ([`never_read`]), kept as its source text when that is exactly what the writer would write
 /// for its tree (kpt's and kustomize's output always is; a comment or other spacing is not), so
 /// the output is the same either way. Its identity is kept borrowed; an item whose identity is
 /// not plain input text stays a tree.
@@ -55,12 +54,9 @@ fn pass_through<'a>(item: &ListItem<'_, 'a>) -> Option<Passed<'a>> {
         Some(scalar) => scalar.borrowed(),
     };
     let (api_version, kind) = (field(&["apiVersion"])?, field(&["kind"])?);
-    // A ConfigMap is read for its data alone, which is noted (see [`config_map_data`]).
-    let config_map_data = if never_read(api_version, kind) {
-        None
-    } else {
-        Some(config_map_data(item.node)?)
-    };
+    if !never_read(api_version, kind) {
+        return None;
+    }
     let name = field(&["metadata", "name"])?;
     let namespace = Some(field(&["metadata", "namespace"])?).filter(|n| !n.is_empty());
     let document = item.list.is_none();
@@ -79,7 +75,6 @@ fn pass_through<'a>(item: &ListItem<'_, 'a>) -> Option<Passed<'a>> {
         kind,
         namespace,
         name,
-        config_map_data,
     })
 }
 
@@ -286,67 +281,6 @@ mod tests {
             &[],
         );
         assert_eq!(as_text, write(wrapper, input.mode, trees, &[]));
-    }
-
-    /// ConfigMaps are kept as text with their data noted, but for those whose annotations the
-    /// inventory reads (skip, renamed) and those written otherwise (a comment, an escaped key).
-    /// A value that is not input text as is (a literal block) is noted as not at hand.
-    #[test]
-    fn config_maps_are_kept_as_text_with_their_data() {
-        let stdin = include_str!("../testdata/configmaps-kept-as-text/input.yaml");
-        let input = read(stdin, None).unwrap_or_else(|e| panic!("{e:#}"));
-        let config_maps = |passed: bool| -> Vec<String> {
-            (input.items.iter())
-                .filter(|d| matches!(d, Doc::Passed(_)) == passed)
-                .map(|d| d.clone().into_tree())
-                .filter(|t| t.str_at(&["kind"]) == Some("ConfigMap"))
-                .map(|t| {
-                    t.str_at(&["metadata", "name"])
-                        .unwrap_or_default()
-                        .to_owned()
-                })
-                .collect()
-        };
-        assert_eq!(
-            config_maps(true),
-            [
-                "app-config",
-                "static-config",
-                "block-config",
-                "flagged-config"
-            ]
-        );
-        assert_eq!(
-            config_maps(false),
-            [
-                "shop-renamed-config",
-                "skipped-config",
-                "commented-config",
-                "escaped-key-config"
-            ]
-        );
-        let data = |name: &str| {
-            input.items.iter().find_map(|d| match d {
-                Doc::Passed(p) if p.name == name => p.config_map_data.as_deref(),
-                _ => None,
-            })
-        };
-        assert_eq!(
-            data("app-config"),
-            Some(
-                &[
-                    ("LOG_LEVEL", Some("debug")),
-                    ("color", Some("blue")),
-                    ("enabled", Some("yes"))
-                ][..]
-            )
-        );
-        assert_eq!(data("block-config"), Some(&[("LOG_LEVEL", None)][..]));
-        let noted = input
-            .items
-            .iter()
-            .filter(|d| matches!(d, Doc::Passed(p) if p.config_map_data.is_some()));
-        assert_eq!(noted.count(), 4, "only ConfigMaps note data");
     }
 
     /// The items of an `items` list in a document that is not a ResourceList stay trees; a

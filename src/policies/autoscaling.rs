@@ -10,6 +10,7 @@ use super::{Generated, Plan, Severity};
 use crate::config::Autoscaling;
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::{Inventory, Workload, WorkloadCore};
+use crate::report::Message;
 use crate::yaml::Node;
 
 #[must_use]
@@ -105,10 +106,11 @@ pub fn plan(w: &Workload, settings: &Autoscaling, inventory: &Inventory) -> Plan
         }
         None => {
             let kind = ("autoscaling/v2", "HorizontalPodAutoscaler");
-            let message = format!(
-                "created HorizontalPodAutoscaler for {} ({}-{} replicas)",
-                w.id, settings.min_replicas, settings.max_replicas
+            let replicas = format!(
+                " ({}-{} replicas)",
+                settings.min_replicas, settings.max_replicas
             );
+            let message = Message::about("created HorizontalPodAutoscaler for ", &w.id, &replicas);
             let (core, settings) = (Arc::clone(w.core()), settings.clone());
             let create = Generated::new(w, kind, "hpa", inventory)
                 .create(w, message, move |hpa| new_hpa(&core, &settings, hpa));

@@ -98,18 +98,13 @@ fn read_if_changed<'i>(
 }
 
 /// A ConfigMap's `data` as applied, digested.
-/// A ConfigMap still kept as text (this run did not change it) is read back for it.
 fn content_digest(items: &[Doc<'_>], cm: &ConfigMap) -> u64 {
-    let data = |tree: &Node<'_>| {
-        tree.get("data")
-            .map_or_else(|| "null".to_owned(), Node::json_text)
-    };
-    let text = match items.get(cm.item) {
-        Some(Doc::Tree(tree)) => data(tree),
-        Some(Doc::Passed(kept)) => data(&kept.tree()),
-        Some(Doc::Deferred(_)) | None => "null".to_owned(),
-    };
-    fnv1a(text.bytes())
+    let data = items
+        .get(cm.item)
+        .and_then(Doc::as_tree)
+        .and_then(|n| n.get("data"))
+        .map_or_else(|| "null".to_owned(), Node::json_text);
+    fnv1a(data.bytes())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::{ceil_percent, replica_floor, selector_node, Context, Generated, Plan
 use crate::config::{DisruptionBudget, Effective, IntOrPercent};
 use crate::edit::{Edit, FieldPath};
 use crate::inventory::Workload;
+use crate::report::Message;
 use crate::yaml::{Fields, Node};
 
 /// Pods a budget field stands for at `floor` (Kubernetes rounds both percentages up).
@@ -126,7 +127,11 @@ pub fn plan(
         }
         None => {
             let kind = ("policy/v1", "PodDisruptionBudget");
-            let message = format!("created PodDisruptionBudget: {why}");
+            let message = Message::about(
+                "created PodDisruptionBudget: drain-safe disruption budget for ",
+                &w.id,
+                &format!(" (replica floor {floor})"),
+            );
             let core = Arc::clone(w.core());
             let build = move |pdb: &Generated| {
                 let mut spec = Fields::with_capacity(3);

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::{AntiAffinityMode, Capacity, Effective};
 use crate::edit::{Edit, FieldPath, Message};
 use crate::inventory::{Inventory, Workload, WorkloadCore};
-use crate::report::{shared, shared_with};
+use crate::report::{self, shared, shared_with};
 use crate::resource::{File, ResourceId, Selector, PACKAGE_PATH_ANNOTATION, PATH_ANNOTATIONS};
 use crate::yaml::{interned, Cow, Deferred, Fields, Key, Map, Node};
 
@@ -68,7 +68,8 @@ pub struct Create {
     pub id: Arc<ResourceId>,
     pub file: Option<Arc<File>>,
     pub object: Deferred,
-    pub message: Message,
+    /// Names the workload the object is for ([`report::Message::about`]).
+    pub message: report::Message,
 }
 
 /// What an object generated for a workload is called and where kpt writes it, decided once:
@@ -112,7 +113,7 @@ impl Generated {
     fn create(
         self,
         w: &Workload,
-        message: impl Into<Message>,
+        message: report::Message,
         build: impl Fn(&Generated) -> Node<'static> + Send + Sync + 'static,
     ) -> Create {
         let (id, file) = (Arc::clone(&self.id), self.file.clone());
@@ -121,7 +122,7 @@ impl Generated {
             id,
             file,
             object: Deferred::new(move || build(&self)),
-            message: message.into(),
+            message,
         }
     }
 

@@ -12,10 +12,9 @@ use super::{parse_stream, Node, Scalar};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Doc<'a> {
     Tree(Node<'a>),
-    /// An input item the reader was told no policy reads or edits (a Service, a Secret), or a
-    /// ConfigMap with what the inventory reads of it noted, kept as its source text from the
-    /// moment it was read: the text the writer writes for its tree, borrowed from the input. As
-    /// trees these took 1.7 times their text (bench/README.md). Read back when edited.
+    /// An input item the reader was told no policy reads or edits (a Service, a Secret), kept as
+    /// its source text from the moment it was read: the text the writer writes for its tree,
+    /// borrowed from the input. As trees these took 1.7 times their text (bench/README.md).
     Passed(Box<Passed<'a>>),
     /// A new object built when it is written (see [`Deferred`]).
     Deferred(Deferred),
@@ -66,14 +65,7 @@ pub struct Passed<'a> {
     pub kind: &'a str,
     pub namespace: Option<&'a str>,
     pub name: &'a str,
-    /// For a ConfigMap, what the inventory reads of it ([`ConfigMapData`]); else `None`.
-    pub config_map_data: Option<ConfigMapData<'a>>,
 }
-
-/// The scalar entries of a kept ConfigMap's `data` in source order: each key, and its value
-/// when the value is input text as is (a block or escaped value is `None`, to be read from the
-/// tree if a policy asks for it). A tenth of what the ConfigMap's tree took (bench/README.md).
-pub type ConfigMapData<'a> = Box<[(&'a str, Option<&'a str>)]>;
 
 impl<'a> Doc<'a> {
     /// Items written as read (the floor, a failed run's unchanged input).
@@ -133,8 +125,8 @@ impl<'a> Doc<'a> {
 
 impl<'a> Passed<'a> {
     /// The item's tree, read again from its text, which is a slice of the input: scalars borrow
-    /// from it as when the item was first read, so a ConfigMap read back to be edited costs what
-    /// its tree did. The text is what the writer writes for the tree, so it reads back to a tree
+    /// from it as when the item was first read, so a kept item read back costs what its tree
+    /// did. The text is what the writer writes for the tree, so it reads back to a tree
     /// written alike; were it not to read, the text itself is the document.
     #[must_use]
     pub fn tree(&self) -> Node<'a> {
@@ -221,7 +213,6 @@ mod tests {
                 kind: "ConfigMap",
                 namespace: None,
                 name: "a",
-                config_map_data: None,
             }));
             assert_eq!(written(&[passed.clone(), passed.clone()]), written(&trees));
             assert!(written(&trees).0.starts_with(&item));
@@ -239,7 +230,6 @@ mod tests {
                 kind: "ConfigMap",
                 namespace: None,
                 name: "a",
-                config_map_data: None,
             }));
             // A document is written as one (as an item only through its tree, never in a run).
             assert_eq!(

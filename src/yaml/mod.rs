@@ -17,7 +17,7 @@ mod scalar;
 pub use beef::lean::Cow;
 
 pub use de::{from_node, from_node_strict, DeError};
-pub use doc::{ConfigMapData, Deferred, Doc, Passed};
+pub use doc::{Deferred, Doc, Passed};
 #[cfg(test)]
 pub use emit::emit_json_seq_item;
 pub use emit::{
