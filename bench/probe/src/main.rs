@@ -138,7 +138,7 @@ fn main() {
         let (mut fields, mut message, mut path, mut objects, mut object_json, mut scalars) =
             (0, 0, 0, 0, 0, 0);
         for r in &reports {
-            message += r.message.len();
+            message += r.message.text().len();
             if let Some(f) = &r.field {
                 fields += 1;
                 path += f.path.len();
