@@ -6,7 +6,7 @@ use std::fmt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::Serialize;
 
-use crate::yaml::{interned, Cow, Node};
+use crate::yaml::{borrowed_from, interned, Cow, Node};
 
 /// `envpolicy.dev/skip: "true"` leaves a resource alone.
 pub const SKIP_ANNOTATION: &str = "envpolicy.dev/skip";
@@ -150,10 +150,7 @@ pub fn known_text(text: &str) -> Cow<'static, str> {
         "Job",
         "CronJob",
     ];
-    match KNOWN.iter().find(|known| **known == text) {
-        Some(known) => Cow::borrowed(known),
-        None => Cow::owned(text.to_owned()),
-    }
+    borrowed_from(KNOWN, text)
 }
 
 impl ResourceId {

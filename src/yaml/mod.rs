@@ -461,8 +461,14 @@ pub(crate) fn interned(text: &str) -> Cow<'static, str> {
         "memory",
         "RollingUpdate",
     ];
-    match COMMON.iter().find(|c| **c == text) {
-        Some(c) => Cow::borrowed(c),
+    borrowed_from(COMMON, text)
+}
+
+/// `text` borrowed from `table` when it is there, else copied: how the tables of common keys and
+/// kinds save a copy per use.
+pub(crate) fn borrowed_from(table: &'static [&'static str], text: &str) -> Cow<'static, str> {
+    match table.iter().find(|known| **known == text) {
+        Some(known) => Cow::borrowed(known),
         None => Cow::owned(text.to_owned()),
     }
 }
