@@ -147,9 +147,9 @@ fn no_huge_pages() {
 }
 
 /// Has mimalloc hand pages it no longer uses back to the kernel at once instead of 10 ms later.
-/// A run frees as it goes (the trees of items kept as text, each pod view once planned), and the
-/// delayed pages counted in the peak RSS: 12 MB of 216 at 10,000 workloads, at no measured cost
-/// in time (bench/README.md).
+/// Planning frees as it goes (each pod view, each batch's plans), and the delayed pages counted
+/// in the peak RSS: 9 MiB of 187 at 10,000 workloads, for 17% more page faults and a wall time
+/// within the noise of interleaved runs (bench/README.md, thirteenth round).
 fn return_freed_pages() {
     /// `mi_option_purge_delay` in mimalloc 2's `mi_option_e` (mimalloc.h), which libmimalloc-sys
     /// 0.1.49 does not name. Set only if it reads as its documented default, 10 ms: another

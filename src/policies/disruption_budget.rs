@@ -88,10 +88,12 @@ pub fn plan(
     if let Some(warning) = warning {
         plan.finding(Severity::Warning, w.item, None, warning);
     }
-    let why = format!(
-        "drain-safe disruption budget for {} (replica floor {floor})",
-        w.id
+    // The reason names the workload: as an edit's message, or a new budget's (`Message::about`).
+    let (why_before, why_after) = (
+        "drain-safe disruption budget for ",
+        format!(" (replica floor {floor})"),
     );
+    let why = format!("{why_before}{}{why_after}", w.id);
     match ctx.inventory.pdb_for(w) {
         Some(pdb) if pdb.skipped => {
             let message = format!(
@@ -128,9 +130,9 @@ pub fn plan(
         None => {
             let kind = ("policy/v1", "PodDisruptionBudget");
             let message = Message::about(
-                "created PodDisruptionBudget: drain-safe disruption budget for ",
+                &format!("created PodDisruptionBudget: {why_before}"),
                 &w.id,
-                &format!(" (replica floor {floor})"),
+                &why_after,
             );
             let core = Arc::clone(w.core());
             let build = move |pdb: &Generated| {
