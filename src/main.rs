@@ -360,3 +360,20 @@ fn write_stdout(text: &str) -> Result<()> {
         .and_then(|()| out.flush())
         .context("cannot write stdout")
 }
+
+#[cfg(test)]
+mod tests {
+    /// The option `return_freed_pages` sets by its index is the purge delay: it reads as the
+    /// purge delay's default (10 ms; mimalloc 2's neighbours default to 1 and 0) and then as 0.
+    #[test]
+    fn freed_pages_are_returned_at_once() {
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reads one integer of mimalloc's options table (see `return_freed_pages`).
+        let delay = || unsafe { libmimalloc_sys::mi_option_get(15) };
+        assert_eq!(delay(), 10);
+        super::return_freed_pages();
+        assert_eq!(delay(), 0);
+    }
+}
