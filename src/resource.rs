@@ -6,7 +6,7 @@ use std::fmt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use serde::Serialize;
 
-use crate::yaml::{borrowed_from, interned, Cow, Node};
+use crate::yaml::{borrowed_from, common, Cow, Node};
 
 /// `envpolicy.dev/skip: "true"` leaves a resource alone.
 pub const SKIP_ANNOTATION: &str = "envpolicy.dev/skip";
@@ -47,10 +47,7 @@ impl Labels {
 
 impl From<BTreeMap<String, String>> for Labels {
     fn from(map: BTreeMap<String, String>) -> Self {
-        let known_or = |key: String| match interned(&key) {
-            known if known.is_borrowed() => known,
-            _ => Cow::from(key),
-        };
+        let known_or = |key: String| common(&key).map_or_else(|| Cow::from(key), Cow::borrowed);
         Labels(
             map.into_iter()
                 .map(|(key, value)| (known_or(key), value.into_boxed_str()))

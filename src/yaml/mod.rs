@@ -430,47 +430,56 @@ fn field_name<'a>(key: &'static str) -> Key<'a> {
 /// of selectors copied into new nodes, borrowed instead of copied: a run converts tens of
 /// thousands. New objects and results are built without JSON.
 pub(crate) fn interned(text: &str) -> Cow<'static, str> {
-    const COMMON: &[&str] = &[
-        "name",
-        // Label keys copied from selectors into anti-affinity terms and spread constraints.
-        "app",
-        "app.kubernetes.io/name",
-        "app.kubernetes.io/instance",
-        "app.kubernetes.io/component",
-        "labelSelector",
-        "matchLabels",
-        "matchExpressions",
-        "topologyKey",
-        "weight",
-        "podAffinityTerm",
-        "maxSkew",
-        "whenUnsatisfiable",
-        "matchLabelKeys",
-        "pod-template-hash",
-        "DoNotSchedule",
-        "ScheduleAnyway",
-        "kubernetes.io/hostname",
-        "topology.kubernetes.io/zone",
-        "type",
-        "resource",
-        "target",
-        "averageUtilization",
-        "Resource",
-        "Utilization",
-        "cpu",
-        "memory",
-        "RollingUpdate",
-    ];
     borrowed_from(COMMON, text)
 }
+
+/// The text of [`interned`]'s table equal to `text`, if there is one: for a caller that owns
+/// `text` already (a label key read from the input) and keeps it when it is not there.
+pub(crate) fn common(text: &str) -> Option<&'static str> {
+    found_in(COMMON, text)
+}
+
+/// See [`interned`].
+const COMMON: &[&str] = &[
+    "name",
+    // Label keys copied from selectors into anti-affinity terms and spread constraints.
+    "app",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "labelSelector",
+    "matchLabels",
+    "matchExpressions",
+    "topologyKey",
+    "weight",
+    "podAffinityTerm",
+    "maxSkew",
+    "whenUnsatisfiable",
+    "matchLabelKeys",
+    "pod-template-hash",
+    "DoNotSchedule",
+    "ScheduleAnyway",
+    "kubernetes.io/hostname",
+    "topology.kubernetes.io/zone",
+    "type",
+    "resource",
+    "target",
+    "averageUtilization",
+    "Resource",
+    "Utilization",
+    "cpu",
+    "memory",
+    "RollingUpdate",
+];
 
 /// `text` borrowed from `table` when it is there, else copied: how the tables of common keys and
 /// kinds save a copy per use.
 pub(crate) fn borrowed_from(table: &'static [&'static str], text: &str) -> Cow<'static, str> {
-    match table.iter().find(|known| **known == text) {
-        Some(known) => Cow::borrowed(known),
-        None => Cow::owned(text.to_owned()),
-    }
+    found_in(table, text).map_or_else(|| Cow::owned(text.to_owned()), Cow::borrowed)
+}
+
+fn found_in(table: &'static [&'static str], text: &str) -> Option<&'static str> {
+    table.iter().find(|known| **known == text).copied()
 }
 
 /// Small JSON values (`json!(3)`, `json!("info")`) become nodes where an edit wants one.
