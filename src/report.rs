@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use crate::policies::Severity;
 use crate::resource::{File, ResourceId};
 use crate::yaml::{
-    emit_fields_continued, emit_fields_seq_item, json_value_text, read_own, with_scratch,
-    write_each_with, Field, Node, Scalar,
+    emit_fields_continued, emit_fields_seq_item, json_value_text, read_own, string_text,
+    with_scratch, write_each_with, Field, Node, Scalar,
 };
 
 /// A changed field and its values, as results write them (see [`ValueText`]).
@@ -201,9 +201,18 @@ impl Report {
     /// previous result was about the same resource: a workload's ten or so results are written
     /// one after the other, and writing its reference again was a third of writing a result.
     pub fn write_seq_item_with(&self, out: &mut String, memo: &mut RefTexts) {
+        let about;
+        let message = match &self.message {
+            Message::Text(text) => Field::Written(memo.strings.text(text)),
+            Message::About(_) => {
+                about = self.message.text();
+                Field::Str(&about)
+            }
+        };
+        // Severities are plain words.
         let head = [
-            ("message", Field::Str(&self.message.text())),
-            ("severity", Field::Str(self.severity.as_str())),
+            ("message", message),
+            ("severity", Field::Written(self.severity.as_str())),
         ];
         emit_fields_seq_item(out, &head);
         if let Some(r) = &self.resource {
@@ -225,7 +234,7 @@ impl Report {
             // Fixed arrays, filled from the front: four small vectors per result were a tenth
             // of writing them.
             let mut field = [("", Field::Uint(0)); 3];
-            field[0] = ("path", Field::Str(&f.path));
+            field[0] = ("path", Field::Written(memo.strings.text(&f.path)));
             let mut len = 1;
             for (name, value) in [("currentValue", &f.current), ("proposedValue", &f.proposed)] {
                 if let (Some(value), Some(slot)) = (value, field.get_mut(len)) {
@@ -307,11 +316,31 @@ pub fn shared_with(write: impl FnOnce(&mut String)) -> Arc<str> {
     })
 }
 
-/// The text of the last `resourceRef` and `file` written, by the `Arc` they were written from.
+/// The text of the last `resourceRef` and `file` written, by the `Arc` they were written from,
+/// and of the shared strings written so far.
 #[derive(Default)]
 pub struct RefTexts {
     resource: LastText<ResourceId>,
     file: LastText<File>,
+    strings: WrittenStrings,
+}
+
+/// The written text of each shared string (message, path) by the address of its `Arc`: a part of
+/// the results repeats a few dozen (see [`shared`]), and choosing their quoting for each result
+/// was a third of writing them. Each entry holds its `Arc`, so no address is reused while kept.
+#[derive(Default)]
+struct WrittenStrings(hashbrown::HashMap<usize, (Arc<str>, Box<str>)>);
+
+impl WrittenStrings {
+    fn text(&mut self, string: &Arc<str>) -> &str {
+        let address = Arc::as_ptr(string).cast::<u8>().addr();
+        let (_, text) = self.0.entry(address).or_insert_with(|| {
+            let mut text = String::new();
+            string_text(&mut text, string);
+            (Arc::clone(string), text.into_boxed_str())
+        });
+        text
+    }
 }
 
 /// One shared value and its text.
@@ -492,7 +521,7 @@ mod tests {
                 })),
                 file: file.cloned(),
             };
-        let reports = [
+        let mut reports = vec![
             report("1", Some(&a), Some(&file_a)),
             report("2", Some(&a), Some(&file_a)),
             report("3", Some(&b), Some(&file_b)),
@@ -502,6 +531,23 @@ mod tests {
             report("7", Some(&a_again), None),
             report("8", Some(&b), Some(&file_a)),
         ];
+        // Shared messages and paths, one needing quotes, alternating with equal texts in other
+        // `Arc`s and with texts of their own, are written as each alone.
+        let (quoted, plain): (Arc<str>, Arc<str>) = (Arc::from("on: off"), Arc::from("on"));
+        let (path, other_path): (Arc<str>, Arc<str>) = (Arc::from("a.b"), Arc::from("a[x=1]"));
+        for i in 0..6 {
+            let mut r = report("", Some(&b), None);
+            r.message = Message::Text(match i % 3 {
+                0 => Arc::clone(&quoted),
+                1 => Arc::clone(&plain),
+                _ => Arc::from(format!("text {i}: own")),
+            });
+            if let Some(field) = &mut r.field {
+                field.path = Arc::clone(if i % 2 == 0 { &path } else { &other_path });
+            }
+            reports.push(r);
+        }
+        reports.push(report("on: off", None, None));
         let mut expected = String::new();
         for r in &reports {
             emit_json_seq_item(&mut expected, &r.to_json());
@@ -510,5 +556,24 @@ mod tests {
         Report::write_all(&mut written, &reports).expect("written to memory");
         assert_eq!(String::from_utf8(written).expect("UTF-8"), expected);
         assert!(expected.contains("namespace: shop") && expected.contains("path: b.yaml"));
+        assert!(expected.contains("message: \"on: off\"") && expected.contains("message: \"on\""));
+    }
+
+    /// A string's text is found by the address of its `Arc`, so the memo must keep each `Arc`
+    /// it saw: a string freed and another allocated in its place must not get its text.
+    #[test]
+    fn written_strings_are_never_taken_for_others() {
+        let mut memo = WrittenStrings::default();
+        for i in 0..200 {
+            let string: Arc<str> = Arc::from(if i % 2 == 0 {
+                format!("{i}")
+            } else {
+                format!("t{i}")
+            });
+            let mut expected = String::new();
+            string_text(&mut expected, &string);
+            assert_eq!(memo.text(&string), expected);
+            assert_eq!(memo.text(&string), expected, "asked again");
+        }
     }
 }

@@ -22,8 +22,8 @@ pub use doc::{Deferred, Doc, Passed};
 pub use emit::emit_json_seq_item;
 pub use emit::{
     emit_document, emit_document_into, emit_entry, emit_fields_continued, emit_fields_seq_item,
-    emit_seq_item, emit_stream, json_value_text, with_scratch, write_each, write_each_with,
-    write_seq_items, write_stream, Field, VALUE_TEXT_DEPTH,
+    emit_seq_item, emit_stream, json_value_text, string_text, with_scratch, write_each,
+    write_each_with, write_seq_items, write_stream, Field, VALUE_TEXT_DEPTH,
 };
 pub use parse::{parse_stream, parse_stream_with, ListItem, ParseError, MAX_INPUT_BYTES};
 pub use scalar::{resolve_plain, Resolved};
