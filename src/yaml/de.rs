@@ -200,6 +200,11 @@ impl<'de> SeqAccess<'de> for SeqDe<'_, '_> {
             .map(|n| seed.deserialize(self.de.at(n)))
             .transpose()
     }
+
+    /// Exact, so that a list is read into a vector of its size rather than grown step by step.
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.items.len())
+    }
 }
 
 struct MapDe<'n, 'a> {
@@ -230,6 +235,10 @@ impl<'de> MapAccess<'de> for MapDe<'_, '_> {
             Some(v) => seed.deserialize(self.de.at(v)),
             None => Err(Error("value without a key".into())),
         }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.entries.len())
     }
 }
 
