@@ -116,12 +116,6 @@ impl From<&str> for Message {
     }
 }
 
-impl From<String> for Message {
-    fn from(text: String) -> Self {
-        Message::Text(text.into())
-    }
-}
-
 impl From<Arc<str>> for Message {
     fn from(text: Arc<str>) -> Self {
         Message::Text(text)

@@ -213,7 +213,7 @@ fn fields_from(
         match value {
             Field::Str(s) => {
                 out.push(' ');
-                flow_scalar(out, &Scalar::string(*s), false);
+                string_text(out, s);
                 out.push('\n');
             }
             Field::Written(text) => {
